@@ -1,0 +1,96 @@
+"""Command line: ``clinic COMMAND`` (also ``flask --app clinic COMMAND``)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+
+from .extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    for command in (init_command, seed_demo_command, create_user_command, serve_command):
+        app.cli.add_command(command)
+
+
+def migrate_to_head() -> None:
+    upgrade()
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database schema to the latest migration."""
+    migrate_to_head()
+    click.echo("Database is at the latest schema.")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Load a demo clinic (safe to run again: nothing is duplicated)."""
+    from .demo import seed_demo
+
+    report = seed_demo(db.session)
+    click.echo(report.summary())
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option(
+    "--role", type=click.Choice(["admin", "receptionist", "nurse"]), required=True, help="Role."
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def create_user_command(username: str, role: str, password_stdin: bool) -> None:
+    """Create a user who can log in."""
+    from .users import UserError, create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        create_user(db.session, username=username, role=role, password=password)
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"User {username} ({role}) created.")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="Load the demo clinic when the database is empty.")
+@with_appcontext
+def serve_command(host: str, port: int, demo: bool) -> None:
+    """Migrate, optionally seed the demo, then serve the clinic with its dispatcher."""
+    from .demo import DEMO_USERS, database_is_empty, seed_demo
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    migrate_to_head()
+    if demo and database_is_empty(db.session):
+        click.echo(seed_demo(db.session).summary())
+    click.echo(f"Clinic is running at http://{host}:{port}/")
+    if demo:
+        for username, role, password in DEMO_USERS:
+            click.echo(f"  demo login ({role}): {username} / {password}")
+    start_background_jobs(app)
+    # No reloader: it would fork a child and run the dispatcher twice.
+    app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
+def start_background_jobs(app: Flask) -> None:
+    from . import jobs
+
+    jobs.start(app)
+
+
+def main() -> None:
+    from . import create_app
+
+    cli = FlaskGroup(create_app=create_app, help="Scheduling for ketamine infusion clinics.")
+    cli.main(prog_name="clinic")

@@ -1,0 +1,37 @@
+"""Engine set-up that differs per backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+
+def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        configure_sqlite(engine)
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Enforce foreign keys and serialise writers.
+
+    pysqlite's own transaction handling starts transactions lazily and DEFERRED, so two
+    writers can both read and then one fails with "database is locked" on upgrade. We turn it
+    off and begin every transaction IMMEDIATE: writers queue on the lock (up to busy_timeout)
+    instead of failing, which is what makes booking safe on SQLite.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,390 @@
+"""A realistic demo clinic for trying the app: ``clinic seed-demo`` or ``clinic serve --demo``.
+
+Everything is looked up by a natural key before it is added, so seeding twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from .models import (
+    Appointment,
+    Certification,
+    Chair,
+    Location,
+    OpeningHours,
+    Patient,
+    Protocol,
+    Role,
+    Series,
+    Shift,
+    ShiftTemplate,
+    Staff,
+    StaffRole,
+    TreatmentType,
+    User,
+)
+from .scheduling.shifts import local_instant, materialize_shifts
+
+DEMO_LOCATION = "Riverside Ketamine Clinic"
+DEMO_USERS = [
+    ("admin", "admin", "demo-admin-password"),
+    ("reception", "receptionist", "demo-reception-password"),
+    ("nurse", "nurse", "demo-nurse-password"),
+]
+STAFF = [
+    # name, role, certifications
+    ("Maria Kim", StaffRole.NURSE, ["RN", "ACLS", "KETAMINE_IV", "ESKETAMINE_REMS"]),
+    ("Daniel Okafor", StaffRole.NURSE, ["RN", "ACLS", "KETAMINE_IV"]),
+    ("Priya Natarajan", StaffRole.NURSE, ["RN", "ACLS", "KETAMINE_IV", "ESKETAMINE_REMS"]),
+    ("Tom Becker", StaffRole.NURSE, ["RN", "ESKETAMINE_REMS"]),
+    ("Dr. Helen Alvarez", StaffRole.PRESCRIBER, ["MD", "ACLS", "KETAMINE_IV", "ESKETAMINE_REMS"]),
+    ("Dr. Samuel Reyes", StaffRole.PRESCRIBER, ["MD", "ACLS"]),
+]
+GIVEN_NAMES = [
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas",
+    "Mia", "Mason", "Amelia", "Ethan", "Harper", "Logan", "Evelyn", "Aiden", "Abigail", "Jackson",
+    "Ella", "Sebastian", "Scarlett", "Mateo", "Grace", "Henry", "Chloe", "Owen", "Nora", "Wyatt",
+]  # fmt: skip
+FAMILY_NAMES = [
+    "Garcia", "Smith", "Johnson", "Nguyen", "Brown", "Patel", "Miller", "Davis", "Lopez", "Wilson",
+    "Anderson", "Thomas", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris",
+    "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Hill",
+]  # fmt: skip
+
+
+@dataclass
+class SeedReport:
+    added: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.added[what] = self.added.get(what, 0) + n
+
+    def summary(self) -> str:
+        if not any(self.added.values()):
+            return "Demo clinic already present; nothing added."
+        parts = ", ".join(f"{n} {what}" for what, n in self.added.items() if n)
+        return f"Demo clinic loaded: {parts}."
+
+
+def database_is_empty(session: Session) -> bool:
+    return (
+        session.scalar(sa.select(Location.id).limit(1)) is None
+        and session.scalar(sa.select(User.id).limit(1)) is None
+    )
+
+
+def seed_demo(session: Session, *, now: dt.datetime | None = None) -> SeedReport:
+    now = now or dt.datetime.now(dt.UTC)
+    report = SeedReport()
+    location = _location(session, report)
+    tz = ZoneInfo(location.timezone)
+    today = now.astimezone(tz).date()
+    chairs = _chairs(session, location, report)
+    staff = _staff(session, today, report)
+    _shift_templates(session, location, staff, today, report)
+    session.flush()
+    report.count("shifts", materialize_shifts(session, start=today, end=today + dt.timedelta(60)))
+    iv, nasal = _treatment_types(session, report)
+    _protocols(session, iv, nasal, report)
+    patients = _patients(session, today, report)
+    _users(session, staff, report)
+    session.flush()
+    _appointments(session, location, chairs, staff, iv, patients, today, now, report)
+    session.commit()
+    return report
+
+
+def _get(session: Session, model: type, **natural_key: object) -> object | None:
+    return session.scalar(sa.select(model).filter_by(**natural_key))
+
+
+def _location(session: Session, report: SeedReport) -> Location:
+    location = session.scalar(sa.select(Location).filter_by(name=DEMO_LOCATION))
+    if location is not None:
+        return location
+    location = Location(
+        name=DEMO_LOCATION,
+        address="120 River Street, Suite 4, Hoboken, NJ 07030",
+        phone="+12015550100",
+        email="appointments@riverside-clinic.example",
+        timezone="America/New_York",
+    )
+    for weekday in range(5):
+        location.opening_hours.append(
+            OpeningHours(weekday=weekday, opens=dt.time(8, 0), closes=dt.time(18, 0))
+        )
+    location.opening_hours.append(OpeningHours(weekday=5, opens=dt.time(9), closes=dt.time(13)))
+    session.add(location)
+    report.count("location")
+    return location
+
+
+def _chairs(session: Session, location: Location, report: SeedReport) -> list[Chair]:
+    chairs = []
+    specs = [(f"IV {n}", ["iv"]) for n in range(1, 7)] + [
+        (f"Nasal {n}", ["nasal"]) for n in range(1, 3)
+    ]
+    for label, capabilities in specs:
+        chair = session.scalar(sa.select(Chair).filter_by(location=location, label=label))
+        if chair is None:
+            chair = Chair(location=location, label=label, capabilities=capabilities)
+            session.add(chair)
+            report.count("chairs")
+        chairs.append(chair)
+    return chairs
+
+
+def _staff(session: Session, today: dt.date, report: SeedReport) -> list[Staff]:
+    members = []
+    for index, (name, role, kinds) in enumerate(STAFF):
+        email = name.lower().replace("dr. ", "").replace(" ", ".") + "@riverside-clinic.example"
+        member = session.scalar(sa.select(Staff).filter_by(email=email))
+        if member is None:
+            member = Staff(name=name, email=email, role=role)
+            for kind in kinds:
+                expires = today + dt.timedelta(days=400 + 30 * index)
+                # Daniel's ACLS runs out within the month: the board flags it.
+                if name == "Daniel Okafor" and kind == "ACLS":
+                    expires = today + dt.timedelta(days=20)
+                member.certifications.append(
+                    Certification(
+                        kind=kind,
+                        number=f"{kind}-{1000 + index}",
+                        valid_from=today - dt.timedelta(days=365),
+                        expires_on=expires,
+                    )
+                )
+            session.add(member)
+            report.count("staff")
+        members.append(member)
+    return members
+
+
+def _shift_templates(
+    session: Session, location: Location, staff: list[Staff], today: dt.date, report: SeedReport
+) -> None:
+    for member in staff:
+        if member.shift_templates:
+            continue
+        early = member.name in ("Maria Kim", "Priya Natarajan", "Dr. Helen Alvarez")
+        for weekday in range(5):
+            starts, ends = (dt.time(7, 30), dt.time(16, 0)) if early else (dt.time(9, 30), dt.time(18, 0))
+            member.shift_templates.append(
+                ShiftTemplate(
+                    location=location,
+                    weekday=weekday,
+                    starts=starts,
+                    ends=ends,
+                    effective_from=today - dt.timedelta(days=today.weekday()),
+                )
+            )
+        if early:
+            member.shift_templates.append(
+                ShiftTemplate(
+                    location=location,
+                    weekday=5,
+                    starts=dt.time(8, 45),
+                    ends=dt.time(13, 15),
+                    effective_from=today - dt.timedelta(days=today.weekday()),
+                )
+            )
+        report.count("weekly shift templates", len(member.shift_templates))
+
+
+def _treatment_types(session: Session, report: SeedReport) -> tuple[TreatmentType, TreatmentType]:
+    iv = session.scalar(sa.select(TreatmentType).filter_by(name="IV ketamine infusion"))
+    if iv is None:
+        iv = TreatmentType(
+            name="IV ketamine infusion",
+            route="iv",
+            prep_minutes=15,
+            treatment_minutes=45,
+            monitoring_minutes=45,
+            turnover_minutes=15,
+            chair_capability="iv",
+            required_certifications=["RN", "ACLS", "KETAMINE_IV"],
+            max_patients_per_monitor=2,
+            needs_prescriber_on_site=False,
+            needs_rems_enrollment=False,
+            patient_notice="Eat nothing for 4 hours before your infusion; clear fluids are fine "
+            "up to 2 hours before.",
+        )
+        session.add(iv)
+        report.count("treatment types")
+    nasal = session.scalar(sa.select(TreatmentType).filter_by(name="Esketamine nasal spray"))
+    if nasal is None:
+        nasal = TreatmentType(
+            name="Esketamine nasal spray",
+            route="nasal",
+            prep_minutes=10,
+            treatment_minutes=15,
+            monitoring_minutes=120,
+            turnover_minutes=10,
+            chair_capability="nasal",
+            required_certifications=["RN", "ESKETAMINE_REMS"],
+            max_patients_per_monitor=3,
+            needs_prescriber_on_site=True,
+            needs_rems_enrollment=True,
+            patient_notice="You will be observed for at least 2 hours after the dose.",
+        )
+        session.add(nasal)
+        report.count("treatment types")
+    return iv, nasal
+
+
+def _protocols(
+    session: Session, iv: TreatmentType, nasal: TreatmentType, report: SeedReport
+) -> None:
+    specs = [
+        (
+            "IV ketamine induction",
+            iv,
+            [{"sessions": 6, "sessions_per_week": 3}],
+            24,
+            21,
+            "Six infusions within two to three weeks, at least a day apart.",
+        ),
+        (
+            "Esketamine induction and maintenance",
+            nasal,
+            [{"sessions": 8, "sessions_per_week": 2}, {"sessions": 4, "sessions_per_week": 1}],
+            48,
+            56,
+            "Twice weekly for four weeks, then weekly for four weeks.",
+        ),
+    ]
+    for name, treatment_type, phases, min_hours, span, description in specs:
+        if _get(session, Protocol, name=name) is None:
+            session.add(
+                Protocol(
+                    name=name,
+                    treatment_type=treatment_type,
+                    phases=phases,
+                    min_hours_between=min_hours,
+                    max_span_days=span,
+                    description=description,
+                )
+            )
+            report.count("protocols")
+
+
+def _patients(session: Session, today: dt.date, report: SeedReport) -> list[Patient]:
+    patients = []
+    for n, (given, family) in enumerate(zip(GIVEN_NAMES, FAMILY_NAMES, strict=True), start=1):
+        mrn = f"DEMO-{n:04d}"
+        patient = session.scalar(sa.select(Patient).filter_by(mrn=mrn))
+        if patient is None:
+            patient = Patient(
+                mrn=mrn,
+                given_name=given,
+                family_name=family,
+                date_of_birth=dt.date(1950 + (n * 7) % 50, 1 + n % 12, 1 + (n * 3) % 28),
+                email=f"{given.lower()}.{family.lower()}@example.com",
+                phone=f"+1201555{n:04d}",
+                sms_opt_in=n % 3 != 0,
+                sms_consent_at=dt.datetime(2026, 1, 5, 15, tzinfo=dt.UTC) if n % 3 else None,
+                escort_name=f"{GIVEN_NAMES[(n + 7) % 30]} {family}",
+                escort_phone=f"+1201556{n:04d}",
+                rems_enrolled_on=today - dt.timedelta(days=30) if n % 4 == 0 else None,
+            )
+            session.add(patient)
+            report.count("patients")
+        patients.append(patient)
+    return patients
+
+
+def _users(session: Session, staff: list[Staff], report: SeedReport) -> None:
+    for username, role, password in DEMO_USERS:
+        if _get(session, User, username=username) is None:
+            user = User(username=username, role=Role(role))
+            if role == "nurse":
+                user.staff = staff[0]
+            user.set_password(password)
+            session.add(user)
+            report.count("users")
+
+
+def _appointments(
+    session: Session,
+    location: Location,
+    chairs: list[Chair],
+    staff: list[Staff],
+    iv: TreatmentType,
+    patients: list[Patient],
+    today: dt.date,
+    now: dt.datetime,
+    report: SeedReport,
+) -> None:
+    """Book sixteen patients into IV series over the coming days (staggered, in shift)."""
+    already = session.scalar(
+        sa.select(sa.func.count(Appointment.id)).where(Appointment.location_id == location.id)
+    )
+    if already:
+        return
+    tz = ZoneInfo(location.timezone)
+    iv_chairs = [chair for chair in chairs if chair.can("iv")]
+    # (local start, chair index, monitor index): Maria and Priya start early, Daniel later;
+    # starts are 20+ minutes apart per nurse and each nurse has at most two patients at once.
+    day_plan = [
+        (dt.time(8, 0), 0, 0),
+        (dt.time(8, 30), 1, 2),
+        (dt.time(9, 0), 2, 0),
+        (dt.time(10, 0), 3, 1),
+        (dt.time(10, 30), 0, 2),
+        (dt.time(11, 30), 4, 1),
+        (dt.time(13, 0), 1, 0),
+        (dt.time(14, 0), 5, 1),
+    ]
+    business_days = [
+        today + dt.timedelta(days=offset)
+        for offset in range(0, 14)
+        if (today + dt.timedelta(days=offset)).weekday() < 5
+    ][:6]
+    series_by_patient: dict[int, Series] = {}
+    for day_index, day in enumerate(business_days):
+        for slot_index, (wall_time, chair_index, monitor_index) in enumerate(day_plan):
+            # Each patient keeps a time slot every other business day: 48 hours apart.
+            patient = patients[slot_index + 8 * (day_index % 2)]
+            starts_at = local_instant(day, wall_time, tz)
+            if starts_at < now:
+                continue
+            monitor = staff[monitor_index]
+            on_shift = session.scalar(
+                sa.select(Shift.id).where(
+                    Shift.staff_id == monitor.id,
+                    Shift.starts_at <= starts_at,
+                    Shift.ends_at >= iv.windows(starts_at)[1],
+                )
+            )
+            if on_shift is None:
+                continue
+            series = series_by_patient.get(patient.id)
+            if series is None:
+                series = Series(patient=patient, treatment_type=iv)
+                series_by_patient[patient.id] = series
+                session.add(series)
+                report.count("series")
+            treatment_ends_at, ends_at, busy_until = iv.windows(starts_at)
+            session.add(
+                Appointment(
+                    series=series,
+                    patient=patient,
+                    treatment_type=iv,
+                    location=location,
+                    chair=iv_chairs[chair_index],
+                    monitor=monitor,
+                    starts_at=starts_at,
+                    treatment_ends_at=treatment_ends_at,
+                    ends_at=ends_at,
+                    busy_until=busy_until,
+                    escort_name=patient.escort_name,
+                    escort_phone=patient.escort_phone,
+                )
+            )
+            report.count("sessions")

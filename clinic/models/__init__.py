@@ -1,0 +1,59 @@
+"""Typed SQLAlchemy models, one module per aggregate."""
+
+from .audit import AuditEvent
+from .base import Base, UTCDateTime, utcnow
+from .booking import (
+    LIVE_STATUSES,
+    RELEASED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Series,
+    SeriesStatus,
+)
+from .location import Closure, Location, OpeningHours
+from .notification import Channel, Notification, NotificationKind, NotificationStatus
+from .patient import Patient
+from .resources import Capability, Chair, ChairBlock
+from .staff import Certification, Shift, ShiftTemplate, Staff, StaffRole, TimeOff
+from .treatment import NO_DRIVING_NOTICE, Protocol, Route, TreatmentType
+from .user import MIN_PASSWORD_LENGTH, ApiToken, LoginAttempt, LoginSession, Role, User
+
+__all__ = [
+    "LIVE_STATUSES",
+    "MIN_PASSWORD_LENGTH",
+    "NO_DRIVING_NOTICE",
+    "RELEASED_STATUSES",
+    "ApiToken",
+    "Appointment",
+    "AppointmentStatus",
+    "AuditEvent",
+    "Base",
+    "Capability",
+    "Certification",
+    "Chair",
+    "ChairBlock",
+    "Channel",
+    "Closure",
+    "Location",
+    "LoginAttempt",
+    "LoginSession",
+    "Notification",
+    "NotificationKind",
+    "NotificationStatus",
+    "OpeningHours",
+    "Patient",
+    "Protocol",
+    "Role",
+    "Route",
+    "Series",
+    "SeriesStatus",
+    "Shift",
+    "ShiftTemplate",
+    "Staff",
+    "StaffRole",
+    "TimeOff",
+    "TreatmentType",
+    "User",
+    "UTCDateTime",
+    "utcnow",
+]

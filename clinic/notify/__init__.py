@@ -1,0 +1,1 @@
+"""Invitations and reminders: the outbox, calendar files, email and SMS backends, dispatch."""

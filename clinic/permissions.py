@@ -1,0 +1,49 @@
+"""The one place that says what each role may do. Views and the API ask ``can(role, perm)``."""
+
+from __future__ import annotations
+
+import enum
+
+from .models.user import Role
+
+
+class Permission(enum.StrEnum):
+    VIEW_SCHEDULE = "view_schedule"  # board, day sheet, appointment details
+    VIEW_PATIENTS = "view_patients"  # search and open patient records
+    EDIT_PATIENTS = "edit_patients"
+    BOOK = "book"  # book, reschedule and cancel sessions and series
+    CHECK_IN = "check_in"  # arrival and no-show
+    CLINICAL_STATUS = "clinical_status"  # start treatment, start monitoring, discharge
+    MANAGE_NOTIFICATIONS = "manage_notifications"  # see the outbox, retry failed messages
+    CONFIGURE = "configure"  # chairs, staff, shifts, treatment types, protocols, locations
+    MANAGE_USERS = "manage_users"  # users, roles, API tokens
+    VIEW_AUDIT = "view_audit"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.RECEPTIONIST: frozenset(
+        {
+            Permission.VIEW_SCHEDULE,
+            Permission.VIEW_PATIENTS,
+            Permission.EDIT_PATIENTS,
+            Permission.BOOK,
+            Permission.CHECK_IN,
+            Permission.MANAGE_NOTIFICATIONS,
+        }
+    ),
+    Role.NURSE: frozenset(
+        {
+            Permission.VIEW_SCHEDULE,
+            Permission.VIEW_PATIENTS,
+            Permission.CHECK_IN,
+            Permission.CLINICAL_STATUS,
+        }
+    ),
+}
+
+
+def can(role: Role | str | None, permission: Permission) -> bool:
+    if role is None:
+        return False
+    return permission in ROLE_PERMISSIONS.get(Role(role), frozenset())

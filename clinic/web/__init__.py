@@ -1,0 +1,41 @@
+"""Server-rendered web UI: one blueprint per area, each a views.py (+ forms.py)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import auth, main
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(main.bp)
+    register_template_helpers(app)
+
+
+# The main navigation: (endpoint, label, permission). An entry shows only when its blueprint
+# is registered and the user's role grants the permission.
+NAVIGATION = [
+    ("board.day", "Day board", "view_schedule"),
+    ("patients.index", "Patients", "view_patients"),
+    ("series.new", "Book a series", "book"),
+    ("notifications.index", "Messages", "manage_notifications"),
+    ("admin.index", "Admin", "configure"),
+    ("audit.index", "Audit trail", "view_audit"),
+]
+
+
+def register_template_helpers(app: Flask) -> None:
+    from ..permissions import Permission
+    from .access import user_can
+
+    @app.context_processor
+    def navigation() -> dict[str, object]:
+        def nav_items() -> list[tuple[str, str]]:
+            return [
+                (endpoint, label)
+                for endpoint, label, permission in NAVIGATION
+                if endpoint in app.view_functions and user_can(Permission(permission))
+            ]
+
+        return {"nav_items": nav_items, "user_can": user_can, "Permission": Permission}

@@ -1,0 +1,53 @@
+"""Generic error pages: they never echo the request or any record."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("clinic.web")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        return render_template(
+            "error.html",
+            code=400,
+            title="Form expired",
+            message="This form has expired or was not sent from this site. "
+            "Go back, reload the page and try again.",
+        ), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        return render_template(
+            "error.html", code=code, title=error.name, message=GENERIC_MESSAGES.get(code, "")
+        ), code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> tuple[str, int]:
+        # Log the exception type and the route only: exception messages can carry
+        # patient data (e.g. a failing INSERT's parameters).
+        log.error(
+            "unhandled %s on %s %s",
+            type(error).__name__,
+            request.method,
+            request.url_rule.rule if request.url_rule else "?",
+        )
+        return render_template(
+            "error.html", code=500, title="Something went wrong", message=GENERIC_MESSAGES[500]
+        ), 500
+
+
+GENERIC_MESSAGES = {
+    403: "Your role does not allow this. Ask a clinic administrator if you need it.",
+    404: "There is nothing at this address.",
+    405: "That action is not available here.",
+    500: "The request could not be completed and nothing was changed. "
+    "Please try again; if it keeps happening, tell your administrator.",
+}

@@ -1,0 +1,228 @@
+"""Shared fixtures: ``app``, ``client``, ``runner``, ``session``, ``login`` and the database.
+
+Every test that uses ``app`` runs once on SQLite and, when CLINIC_TEST_DATABASE_URL is set,
+once more on PostgreSQL. Each test gets a fresh database: on SQLite a copy of a migrated
+template file; on PostgreSQL a per-worker database built by the migrations and truncated
+between tests. With CLINIC_REQUIRE_POSTGRES=1 (set by .ci/run) a missing PostgreSQL is a
+failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+
+from clinic import create_app
+from clinic.extensions import db
+from clinic.models import Base, Role, User
+
+PG_URL = os.environ.get("CLINIC_TEST_DATABASE_URL", "")
+REQUIRE_POSTGRES = os.environ.get("CLINIC_REQUIRE_POSTGRES") == "1"
+TEST_PASSWORD = "correct-horse-battery-staple-9"
+# A fixed instant for tests that pass ``now``: Monday 2026-03-02 12:00 UTC (07:00 in New York).
+NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
+
+
+def base_config(database_url: str, instance_path: Path) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "testing-secret-not-for-production",
+        "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(instance_path),
+        "MAIL": {"backend": "file"},
+        "SMS": {"backend": "file"},
+        "OUTBOX_DIR": str(instance_path / "outbox"),
+    }
+
+
+def migrate_to_head(database_url: str, instance_path: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(database_url, instance_path))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+# --- SQLite -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.db"
+    migrate_to_head(f"sqlite:///{path}", folder)
+    # Fold the WAL back into the main file so a plain copy is complete.
+    with sa.create_engine(f"sqlite:///{path}").connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+def postgres_unavailable_reason() -> str | None:
+    if not PG_URL:
+        return "PostgreSQL tests need CLINIC_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1/postgres)"
+    try:
+        engine = sa.create_engine(pg_driver_url(PG_URL))
+        with engine.connect():
+            pass
+        engine.dispose()
+    except sa.exc.OperationalError as error:
+        return f"PostgreSQL at CLINIC_TEST_DATABASE_URL is unreachable: {type(error).__name__}"
+    return None
+
+
+def pg_driver_url(url: str) -> str:
+    from clinic.config import normalise_database_url
+
+    return normalise_database_url(url)
+
+
+def require_postgres() -> None:
+    reason = postgres_unavailable_reason()
+    if reason is None:
+        return
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"CLINIC_REQUIRE_POSTGRES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of this test worker's own, migrated to head; dropped at the end."""
+    require_postgres()
+    admin_url = sa.make_url(pg_driver_url(PG_URL))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"clinic_test_{worker}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    migrate_to_head(url, tmp_path_factory.mktemp("pg-instance"))
+    yield url
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def truncate_all(url: str) -> None:
+    engine = sa.create_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    engine.dispose()
+
+
+# --- The app ------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "clinic.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
+    """Override in a test module to change settings for its app."""
+    return base_config(database_url, tmp_path)
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
+    application = create_app(app_config)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Any]:
+    """The Flask-SQLAlchemy session inside an app context."""
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+class ClinicClient(FlaskClient):
+    """A test client that adds a valid CSRF token to form posts unless ``csrf=False``."""
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as flask_session:
+            if "csrf_token" not in flask_session:
+                flask_session["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()
+            raw_token = flask_session["csrf_token"]
+        serializer = URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token")
+        return serializer.dumps(raw_token)
+
+    def post(self, *args: Any, csrf: bool = True, **kwargs: Any) -> Any:
+        if csrf and "json" not in kwargs:
+            data = kwargs.get("data")
+            if data is None:
+                data = {}
+            if isinstance(data, dict):
+                data = {"csrf_token": self.csrf_token(), **data}
+                kwargs["data"] = data
+        return super().post(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    app.test_client_class = ClinicClient
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+def make_user(session: Any, username: str, role: Role | str, **fields: Any) -> User:
+    user = User(username=username, role=Role(role), **fields)
+    user.set_password(TEST_PASSWORD)
+    session.add(user)
+    session.commit()
+    return user
+
+
+@pytest.fixture
+def login(app: Flask, client: FlaskClient) -> Callable[..., User]:
+    """``login("receptionist")`` creates a user with that role (once) and logs the client in."""
+
+    def log_in(role: str = "receptionist", username: str | None = None) -> User:
+        username = username or f"{role}-user"
+        with app.app_context():
+            user = db.session.scalar(sa.select(User).filter_by(username=username))
+            if user is None:
+                user = make_user(db.session, username, role)
+            user_id = user.id
+        response = client.post(
+            "/login", data={"username": username, "password": TEST_PASSWORD}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        with app.app_context():
+            return db.session.get(User, user_id)  # type: ignore[return-value]
+
+    return log_in
