@@ -8,6 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
+from werkzeug.serving import run_simple
 
 from .extensions import db
 
@@ -80,7 +81,7 @@ def serve_command(host: str, port: int, demo: bool) -> None:
             click.echo(f"  demo login ({role}): {username} / {password}")
     start_background_jobs(app)
     # No reloader: it would fork a child and run the dispatcher twice.
-    app.run(host=host, port=port, use_reloader=False, threaded=True)
+    run_simple(host, port, app, use_reloader=False, threaded=True)
 
 
 def start_background_jobs(app: Flask) -> None:
