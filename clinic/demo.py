@@ -53,7 +53,8 @@ GIVEN_NAMES = [
 ]  # fmt: skip
 FAMILY_NAMES = [
     "Garcia", "Smith", "Johnson", "Nguyen", "Brown", "Patel", "Miller", "Davis", "Lopez", "Wilson",
-    "Anderson", "Thomas", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris",
+    "Anderson", "Thomas", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White",
+    "Harris",
     "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Hill",
 ]  # fmt: skip
 
@@ -174,7 +175,9 @@ def _shift_templates(
             continue
         early = member.name in ("Maria Kim", "Priya Natarajan", "Dr. Helen Alvarez")
         for weekday in range(5):
-            starts, ends = (dt.time(7, 30), dt.time(16, 0)) if early else (dt.time(9, 30), dt.time(18, 0))
+            starts, ends = (
+                (dt.time(7, 30), dt.time(16, 0)) if early else (dt.time(9, 30), dt.time(18, 0))
+            )
             member.shift_templates.append(
                 ShiftTemplate(
                     location=location,

@@ -218,9 +218,7 @@ def login(app: Flask, client: FlaskClient) -> Callable[..., User]:
             if user is None:
                 user = make_user(db.session, username, role)
             user_id = user.id
-        response = client.post(
-            "/login", data={"username": username, "password": TEST_PASSWORD}
-        )
+        response = client.post("/login", data={"username": username, "password": TEST_PASSWORD})
         assert response.status_code == 302, response.get_data(as_text=True)
         with app.app_context():
             return db.session.get(User, user_id)  # type: ignore[return-value]

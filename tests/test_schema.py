@@ -39,7 +39,9 @@ def make_world(session):
         chair_capability="iv",
     )
     patients = [
-        Patient(mrn=f"M{n}", given_name="Pat", family_name=f"P{n}", date_of_birth=dt.date(1980, 1, 1))
+        Patient(
+            mrn=f"M{n}", given_name="Pat", family_name=f"P{n}", date_of_birth=dt.date(1980, 1, 1)
+        )
         for n in (1, 2)
     ]
     session.add_all([location, *chairs, nurse, iv, *patients])
@@ -91,7 +93,9 @@ def test_certification_cannot_expire_before_it_starts(session):
 
 def test_negative_durations_are_refused(session):
     session.add(
-        TreatmentType(name="Bad", route="iv", treatment_minutes=45, prep_minutes=-5, chair_capability="iv")
+        TreatmentType(
+            name="Bad", route="iv", treatment_minutes=45, prep_minutes=-5, chair_capability="iv"
+        )
     )
     with pytest.raises(IntegrityError):
         session.commit()
@@ -108,7 +112,9 @@ def test_appointment_windows_must_be_ordered(session):
 
 def test_naive_datetimes_are_refused(session):
     location, chairs, nurse, iv, patients = make_world(session)
-    session.add(appointment(location, chairs[0], nurse, iv, patients[0], START.replace(tzinfo=None)))
+    session.add(
+        appointment(location, chairs[0], nurse, iv, patients[0], START.replace(tzinfo=None))
+    )
     with pytest.raises(sa.exc.StatementError, match="naive datetime"):
         session.commit()
 

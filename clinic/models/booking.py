@@ -60,9 +60,7 @@ class Series(Base):
     status: Mapped[SeriesStatus] = mapped_column(
         enum_column(SeriesStatus), default=SeriesStatus.ACTIVE
     )
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="SET NULL")
-    )
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     patient: Mapped[Patient] = relationship()
@@ -147,9 +145,7 @@ class Appointment(Base):
     )
     checked_in_at: Mapped[dt.datetime | None]
     discharged_at: Mapped[dt.datetime | None]
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="SET NULL")
-    )
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -41,9 +41,7 @@ def test_login_and_logout(client, login):
     login("receptionist")
     home = client.get("/")
     assert home.status_code == 200
-    assert "Today at" in home.get_data(as_text=True) or "No location" in home.get_data(
-        as_text=True
-    )
+    assert "Today at" in home.get_data(as_text=True) or "No location" in home.get_data(as_text=True)
     response = client.post("/logout")
     assert response.status_code == 302
     assert client.get("/").status_code == 302
