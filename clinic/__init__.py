@@ -57,6 +57,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    from .security import init_app as init_security
+
+    init_security(app)
 
 
 def register_blueprints(app: Flask) -> None:

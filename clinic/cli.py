@@ -16,6 +16,9 @@ from .extensions import db
 def register_commands(app: Flask) -> None:
     for command in (init_command, seed_demo_command, create_user_command, serve_command):
         app.cli.add_command(command)
+    app.cli.add_command(worker_command)
+    for command in (create_token_command, list_tokens_command, revoke_token_command):
+        app.cli.add_command(command)
 
 
 def migrate_to_head() -> None:
@@ -82,6 +85,80 @@ def serve_command(host: str, port: int, demo: bool) -> None:
     start_background_jobs(app)
     # No reloader: it would fork a child and run the dispatcher twice.
     run_simple(host, port, app, use_reloader=False, threaded=True)
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Run the background jobs (the notification dispatcher) until SIGTERM or Ctrl-C."""
+    from . import jobs
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo("Worker running; stop with Ctrl-C or SIGTERM.")
+    jobs.run_worker(app)
+    click.echo("Worker stopped.")
+
+
+@click.command("create-token")
+@click.argument("username")
+@click.option("--name", default="", help="What the token is for, e.g. 'EHR sync'.")
+@with_appcontext
+def create_token_command(username: str, name: str) -> None:
+    """Create an API token for USERNAME and print it (shown this once only)."""
+    import datetime as dt
+
+    from .api.tokens import TokenError, create_token
+    from .audit import SYSTEM
+
+    try:
+        new = create_token(
+            db.session, username=username, name=name, actor=SYSTEM, now=dt.datetime.now(dt.UTC)
+        )
+    except TokenError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(new.plain)
+    click.echo(
+        f"Token {new.token.id} for {username} created. Store it now: it is not shown again. "
+        "Send it as 'Authorization: Bearer <token>'.",
+        err=True,
+    )
+
+
+@click.command("list-tokens")
+@click.option("--all", "show_all", is_flag=True, help="Include revoked tokens.")
+@with_appcontext
+def list_tokens_command(show_all: bool) -> None:
+    """List API tokens (their first characters only; the tokens themselves are not kept)."""
+    from .api.tokens import list_tokens
+
+    tokens = list_tokens(db.session, include_revoked=show_all)
+    if not tokens:
+        click.echo("No API tokens.")
+        return
+    for token in tokens:
+        used = token.last_used_at.strftime("%Y-%m-%d %H:%M") if token.last_used_at else "never"
+        state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+        click.echo(
+            f"{token.id:>5}  {token.prefix}…  {token.user.username:<20} {state:<18} "
+            f"created {token.created_at:%Y-%m-%d}  last used {used}  {token.name}"
+        )
+
+
+@click.command("revoke-token")
+@click.argument("token_id", type=click.IntRange(min=1, max=2**31 - 1))
+@with_appcontext
+def revoke_token_command(token_id: int) -> None:
+    """Revoke the API token with id TOKEN_ID (see list-tokens); it stops working at once."""
+    import datetime as dt
+
+    from .api.tokens import TokenError, revoke_token
+    from .audit import SYSTEM
+
+    try:
+        revoke_token(db.session, token_id=token_id, actor=SYSTEM, now=dt.datetime.now(dt.UTC))
+    except TokenError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Token {token_id} revoked.")
 
 
 def start_background_jobs(app: Flask) -> None:

@@ -23,6 +23,12 @@ ENV_PREFIX = "CLINIC_"
 # Secrets that are known to the world and so are no secret at all.
 WEAK_SECRETS = frozenset({"", "dev", "change-me", "changeme", "secret", "CHANGE-ME", "test"})
 MIN_SECRET_LENGTH = 32
+# A secret that contains one of these was typed by a person or copied from a sample file
+# (e.g. testing.toml's "testing-secret-not-for-production"), not generated. Words of six or
+# more letters only: a generated key contains one by chance about once in ten million.
+PLACEHOLDER_WORDS = ("change", "secret", "example", "default", "password", "testing")
+# token_urlsafe(48) has ~40 distinct characters; a key with few is a pattern, not random.
+MIN_DISTINCT_SECRET_CHARACTERS = 12
 
 
 class ConfigError(RuntimeError):
@@ -75,11 +81,22 @@ def load_config(
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'clinic.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["DATABASE_URL"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    # Statement parameters hold patient names, dates of birth and phone numbers: keep them
+    # out of exception messages (and so out of logs), and never echo SQL.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] = True
+    app.config["SQLALCHEMY_ECHO"] = False
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("pool_pre_ping", True)
 
+    # No form of the app is anywhere near this; a bigger body is refused (413) unread.
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+
     app.config["SECRET_KEY"] = resolve_secret_key(app)
-    cookies_secure = bool(app.config.get("SECURE_COOKIES"))
+    # Production is served over HTTPS (behind a proxy): its cookies are always Secure. Only the
+    # embedded default on http://127.0.0.1 may leave SECURE_COOKIES off.
+    cookies_secure = bool(app.config.get("SECURE_COOKIES")) or bool(app.config.get("PRODUCTION"))
+    app.config["SECURE_COOKIES"] = cookies_secure
     app.config.update(
         SESSION_COOKIE_SECURE=cookies_secure,
         REMEMBER_COOKIE_SECURE=cookies_secure,
@@ -102,11 +119,10 @@ def resolve_secret_key(app: Flask) -> str:
     """Production must be given a strong secret; the embedded default makes and keeps one."""
     configured = str(app.config.get("SECRET_KEY") or "")
     if app.config.get("PRODUCTION"):
-        if configured in WEAK_SECRETS or len(configured) < MIN_SECRET_LENGTH:
+        if problem := secret_key_problem(configured):
             raise ConfigError(
-                "Production needs a real SECRET_KEY of at least "
-                f"{MIN_SECRET_LENGTH} random characters (set CLINIC_SECRET_KEY); "
-                "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                f"Production needs a real SECRET_KEY: {problem} Set CLINIC_SECRET_KEY to a "
+                "generated one: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
         return configured
     if configured:
@@ -121,3 +137,17 @@ def resolve_secret_key(app: Flask) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def secret_key_problem(secret: str) -> str | None:
+    """Why ``secret`` is unfit to sign production session cookies, or None."""
+    if secret.strip() in WEAK_SECRETS:
+        return "none is set, or it is a well-known placeholder."
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"it must be at least {MIN_SECRET_LENGTH} random characters long."
+    folded = secret.lower()
+    if any(word in folded for word in PLACEHOLDER_WORDS):
+        return "it looks like a placeholder or sample value, not a generated secret."
+    if len(set(secret)) < MIN_DISTINCT_SECRET_CHARACTERS:
+        return "it is too repetitive to be random."
+    return None

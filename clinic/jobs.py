@@ -1,16 +1,25 @@
 """Background jobs, declared as data and registered idempotently with stable ids.
 
-``start(app)`` is called by ``clinic serve`` and ``clinic worker`` only, never by the web app
-itself, so gunicorn workers run no scheduler.
+``start(app)`` is called by ``clinic serve`` (in-process, background thread) and
+``run_worker(app)`` by ``clinic worker`` (foreground), never by the web app itself, so
+gunicorn workers run no scheduler. The job store is APScheduler's in-memory one: jobs are
+code, and everything that must survive a restart lives in the Notification table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
+import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from .extensions import db, scheduler
@@ -36,15 +45,66 @@ def materialize_upcoming_shifts(app: Flask) -> None:
             log.info("materialized %d shifts", added)
 
 
+# Set on shutdown: a dispatch run in progress stops after its current batch.
+stopping = threading.Event()
+
+
+def dispatch_notifications(app: Flask) -> None:
+    """Send every due notification (batch after batch until none is due)."""
+    from .notify.dispatcher import Dispatcher, dispatch_settings_from_config
+    from .notify.mail import email_backend_from_config
+    from .notify.sms import sms_backend_from_config
+
+    with app.app_context():
+        dispatcher = app.extensions.get("clinic.dispatcher")
+        if dispatcher is None:
+            # Built once per process, so the worker name on its claims stays the same.
+            dispatcher = Dispatcher(
+                settings=dispatch_settings_from_config(app.config),
+                email_backend=email_backend_from_config(
+                    app.config, instance_path=app.instance_path
+                ),
+                sms_backend=sms_backend_from_config(app.config, instance_path=app.instance_path),
+            )
+            app.extensions["clinic.dispatcher"] = dispatcher
+        try:
+            dispatcher.run(db.session(), clock=lambda: dt.datetime.now(dt.UTC), stop=stopping)
+        except Exception as error:
+            # The type only: database errors can quote parameters holding patient data.
+            log.error("dispatch run failed: %s", type(error).__name__)
+        finally:
+            db.session.remove()
+
+
 def job_specs(app: Flask) -> list[JobSpec]:
     return [
         JobSpec("materialize-shifts", materialize_upcoming_shifts, 6 * 3600),
+        JobSpec(
+            "dispatch-notifications",
+            dispatch_notifications,
+            int(app.config.get("DISPATCH_INTERVAL_SECONDS", 5)),
+        ),
     ]
 
 
-def start(app: Flask) -> None:
+def log_missed_run(event: JobExecutionEvent) -> None:
+    log.warning(
+        "job %s missed its run at %s (the process was busy or suspended)",
+        event.job_id,
+        event.scheduled_run_time,
+    )
+
+
+_listened: weakref.WeakSet[BaseScheduler] = weakref.WeakSet()
+
+
+def register_jobs(app: Flask, target: BaseScheduler) -> None:
+    """Add every job to ``target``; running it again replaces them (stable ids)."""
+    if target not in _listened:
+        target.add_listener(log_missed_run, EVENT_JOB_MISSED)
+        _listened.add(target)
     for spec in job_specs(app):
-        scheduler.add_job(
+        target.add_job(
             spec.func,
             "interval",
             seconds=spec.seconds,
@@ -55,5 +115,48 @@ def start(app: Flask) -> None:
             coalesce=True,
             next_run_time=dt.datetime.now(dt.UTC),
         )
+
+
+def start(app: Flask) -> None:
+    """Run the jobs in a background thread of this process (``clinic serve``)."""
+    stopping.clear()
+    register_jobs(app, scheduler)
     if not scheduler.running:
         scheduler.start()
+
+
+def run_worker(app: Flask) -> None:
+    """Run the jobs in the foreground until SIGTERM or SIGINT (``clinic worker``).
+
+    On a signal the scheduler stops taking new runs, a dispatch run in progress finishes its
+    current batch, and the call returns.
+    """
+    stopping.clear()
+    foreground = BlockingScheduler(timezone="UTC")
+    register_jobs(app, foreground)
+    stopper: list[threading.Thread] = []
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        if stopper:
+            return
+        log.info("worker stopping on %s", signal.Signals(signum).name)
+        stopping.set()
+        # Shut down from another thread: the handler interrupts the scheduler's own loop.
+        thread = threading.Thread(target=foreground.shutdown, name="worker-shutdown")
+        stopper.append(thread)
+        thread.start()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        log.info("worker started: %s", ", ".join(spec.id for spec in job_specs(app)))
+        foreground.start()
+    finally:
+        for thread in stopper:
+            thread.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        with app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+    log.info("worker stopped")

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .models import MIN_PASSWORD_LENGTH, Role, User
+from .audit import Actor, record_event
+from .models import Role, User
+from .security.passwords import password_problem
+from .security.sessions import end_user_sessions
+
+__all__ = ["UserError", "change_password", "create_user", "password_problem"]
 
 
 class UserError(ValueError):
     """A user cannot be created or changed as asked; the message says why."""
-
-
-def password_problem(username: str, password: str) -> str | None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"The password must be at least {MIN_PASSWORD_LENGTH} characters long."
-    if password.strip().lower() == username.strip().lower():
-        return "The password must not be the username."
-    return None
 
 
 def create_user(
@@ -37,5 +36,31 @@ def create_user(
     user = User(username=username, role=role_value, staff_id=staff_id)
     user.set_password(password)
     session.add(user)
+    session.commit()
+    return user
+
+
+def change_password(
+    session: Session, *, user_id: int, password: str, actor: Actor, now: dt.datetime
+) -> User:
+    """Set a new password and end the user's live sessions (a stolen one stops working).
+
+    Commits once, with an audit row that names no password.
+    """
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserError(f"There is no user with id {user_id}.")
+    if problem := password_problem(user.username, password):
+        raise UserError(problem)
+    user.set_password(password)
+    ended = end_user_sessions(session, user_id=user.id, now=now)
+    record_event(
+        session,
+        actor,
+        action="user.password_change",
+        entity_type="user",
+        entity_id=user.id,
+        summary=f"{ended} session(s) ended",
+    )
     session.commit()
     return user

@@ -10,6 +10,22 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
+    from . import audit
+
+    app.register_blueprint(audit.bp)
+    from . import calendar, notifications
+
+    app.register_blueprint(calendar.bp)
+    app.register_blueprint(notifications.bp)
+    from ..api import register_api
+    from . import tokens
+
+    register_api(app)
+    app.register_blueprint(tokens.bp)
+    from . import admin, board, patients, series
+
+    for blueprint in (board.bp, patients.bp, series.bp, admin.bp):
+        app.register_blueprint(blueprint)
     register_template_helpers(app)
 
 

@@ -16,7 +16,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def require(permission: Permission) -> Callable[[F], F]:
-    """Log in first, then refuse with 403 unless the user's role grants ``permission``."""
+    """Log in first, then refuse with 403 unless the user's role grants ``permission``.
+
+    The view is marked with ``required_permission`` so that a test can walk every route and
+    check that each one is protected (tests/security/test_route_access.py).
+    """
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
@@ -26,6 +30,7 @@ def require(permission: Permission) -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.required_permission = permission  # type: ignore[attr-defined]
         return wrapped  # type: ignore[return-value]
 
     return decorator

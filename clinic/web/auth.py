@@ -1,10 +1,26 @@
-"""Login and logout."""
+"""Login and logout.
+
+A login opens a server-side LoginSession (``clinic.security``) and starts a fresh Flask
+session that carries its id; logout ends the row, so a copy of the cookie stops working.
+Attempts are throttled per account in the database and audited.
+"""
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -12,7 +28,12 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..extensions import db, login_manager
-from ..models import User
+from ..models import User, utcnow
+from ..security.sessions import log_out
+from ..security.throttle import ThrottlePolicy, authenticate
+from ..security.web import SESSION_KEY
+from ..security.web import load_user as load_session_user
+from .access import current_actor
 
 bp = Blueprint("auth", __name__)
 
@@ -25,9 +46,7 @@ login_manager.session_protection = "strong"
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
-        return None
-    return db.session.get(User, int(user_id))
+    return load_session_user(user_id)
 
 
 class LoginForm(FlaskForm):
@@ -40,22 +59,42 @@ def safe_next_url(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//"):
         return url_for("main.home")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
+    if parts.scheme or parts.netloc or "\\" in target:
         return url_for("main.home")
     return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str:
+def login() -> Response | tuple[str, int] | str:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(db.select(User).filter_by(username=form.username.data))
-        if user is None or not user.active or not user.check_password(form.password.data or ""):
+        now = utcnow()
+        outcome = authenticate(
+            db.session(),
+            username=form.username.data or "",
+            password=form.password.data or "",
+            source_address=request.remote_addr,
+            now=now,
+            policy=ThrottlePolicy.from_config(current_app.config),
+        )
+        if outcome.locked_until is not None:
+            minutes = max(1, math.ceil((outcome.locked_until - now).total_seconds() / 60))
+            flash(
+                "Too many failed login attempts for this account. Try again in "
+                f"{minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator.",
+                "error",
+            )
+            return render_template("auth/login.html", form=form), 429
+        if not outcome.succeeded or outcome.user is None or outcome.login_session is None:
             flash("Unknown username or wrong password.", "error")
             return render_template("auth/login.html", form=form), 401
-        login_user(user)
+        # A fresh session at login: nothing planted in the cookie before it survives.
+        session.clear()
+        g.login_session = outcome.login_session
+        login_user(outcome.user, remember=False)
+        session[SESSION_KEY] = outcome.login_session.id
         return redirect(safe_next_url(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
@@ -63,6 +102,8 @@ def login() -> Response | str:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Response:
+    log_out(db.session(), session_id=session.get(SESSION_KEY), actor=current_actor(), now=utcnow())
     logout_user()
+    session.clear()
     flash("You have been logged out.", "info")
     return redirect(url_for("auth.login"))

@@ -48,6 +48,7 @@ GENERIC_MESSAGES = {
     403: "Your role does not allow this. Ask a clinic administrator if you need it.",
     404: "There is nothing at this address.",
     405: "That action is not available here.",
+    413: "That was far more data than any form here takes. Go back and shorten it.",
     500: "The request could not be completed and nothing was changed. "
     "Please try again; if it keeps happening, tell your administrator.",
 }

@@ -1,0 +1,352 @@
+"""Benchmark the notification dispatcher against plain smtplib.
+
+    python bench/dispatch.py --messages 2000 [--db URL] [--batch-size 50] [--json]
+
+Both sides talk to the same local SMTP server (aiosmtpd, in a process of its own so it does
+not share an interpreter with the code being timed):
+
+- **dispatch**: ``--messages`` due email invitations are queued in a fresh database, then the
+  real dispatcher (``clinic.notify.dispatcher.Dispatcher`` with the SMTP backend) claims,
+  renders (text, HTML, ``.ics``), sends and records them, batch after batch, until none is
+  due. Timed from the first claim to the last commit.
+- **raw smtplib**: the very same messages, built and flattened beforehand (not timed), sent
+  with ``smtplib.SMTP.sendmail`` over one connection: the floor any dispatcher must sit on.
+
+Prints both rates and ``ratio = dispatch_per_s / raw_smtp_per_s`` (or one JSON line with
+``--json``). The database is a temporary SQLite file by default; with ``--db
+postgresql://...`` a scratch database is created on that server and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing
+import smtplib
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from clinic import create_app  # noqa: E402
+from clinic.config import normalise_database_url  # noqa: E402
+from clinic.extensions import db  # noqa: E402
+from clinic.models import (  # noqa: E402
+    Appointment,
+    Chair,
+    Location,
+    Notification,
+    NotificationStatus,
+    Patient,
+    Staff,
+    TreatmentType,
+)
+from clinic.models.booking import new_calendar_uid  # noqa: E402
+from clinic.notify.context import message_context  # noqa: E402
+from clinic.notify.dispatcher import Dispatcher, dispatch_settings_from_config  # noqa: E402
+from clinic.notify.mail import SmtpEmailBackend, build_email  # noqa: E402
+from clinic.notify.sms import FileSmsBackend  # noqa: E402
+
+SENDER = "Ketamine Clinic <appointments@clinic.example>"
+
+
+# --- the SMTP server -------------------------------------------------------------------
+
+
+def serve_smtp(port: int, ready: Any, received: Any) -> None:
+    """Child process: an aiosmtpd server that counts what it accepts."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    from aiosmtpd.controller import Controller
+
+    class Counter:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            with received.get_lock():
+                received.value += 1
+            return "250 OK"
+
+    controller = Controller(Counter(), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        controller.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- the database ----------------------------------------------------------------------
+
+
+def scratch_database(url: str | None, folder: Path) -> tuple[str, Any]:
+    """A fresh database URL and a function that removes it."""
+    if not url:
+        return f"sqlite:///{folder / 'bench.db'}", lambda: None
+    server = sa.make_url(normalise_database_url(url))
+    name = f"clinic_bench_dispatch_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return server.set(database=name).render_as_string(hide_password=False), drop
+
+
+def seed(count: int, now: dt.datetime) -> None:
+    """``count`` sessions, each with an email invitation due now (bulk Core inserts)."""
+    session = db.session
+    location = Location(
+        name="Riverside",
+        address="120 River Street, Hoboken, NJ 07030",
+        email="appointments@riverside.example",
+        phone="+12015550100",
+        timezone="America/New_York",
+    )
+    chair = Chair(location=location, label="IV 1", capabilities=["iv"])
+    nurse = Staff(name="Maria Kim", role="nurse")
+    treatment = TreatmentType(
+        name="IV ketamine infusion",
+        route="iv",
+        prep_minutes=15,
+        treatment_minutes=45,
+        monitoring_minutes=45,
+        turnover_minutes=15,
+        chair_capability="iv",
+        patient_notice="Eat nothing for 4 hours before.",
+    )
+    patients = [
+        Patient(
+            mrn=f"B{n:05d}",
+            given_name="Olivia",
+            family_name=f"Garcia{n}",
+            date_of_birth=dt.date(1980, 1, 2),
+            email=f"olivia{n}@example.com",
+        )
+        for n in range(max(1, count // 10))
+    ]
+    session.add_all([location, chair, nurse, treatment, *patients])
+    session.flush()
+    appointments = []
+    for n in range(count):
+        starts = now + dt.timedelta(days=1, hours=3 * n)
+        treatment_ends, ends, busy_until = treatment.windows(starts)
+        appointments.append(
+            {
+                "patient_id": patients[n % len(patients)].id,
+                "treatment_type_id": treatment.id,
+                "location_id": location.id,
+                "chair_id": chair.id,
+                "monitor_id": nurse.id,
+                "starts_at": starts,
+                "treatment_ends_at": treatment_ends,
+                "ends_at": ends,
+                "busy_until": busy_until,
+                "status": "booked",
+                "escort_name": "Sam Garcia",
+                "calendar_uid": new_calendar_uid(),
+                "calendar_sequence": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    ids = session.scalars(sa.insert(Appointment).returning(Appointment.id), appointments).all()
+    session.execute(
+        sa.insert(Notification),
+        [
+            {
+                "appointment_id": appointment_id,
+                "kind": "invite",
+                "channel": "email",
+                "due_at": now,
+                "status": "pending",
+                "attempts": 0,
+                "idempotency_key": f"appt:{appointment_id}:seq:0:invite:email",
+                "message_id": f"<bench.{appointment_id}.{uuid.uuid4().hex[:12]}@riverside.example>",
+                "calendar_sequence": 0,
+                "payload": {},
+                "created_at": now,
+            }
+            for appointment_id in ids
+        ],
+    )
+    session.commit()
+
+
+def build_raw_messages(config: dict[str, Any], now: dt.datetime) -> list[tuple[str, str, bytes]]:
+    """The same messages the dispatcher sent, flattened to bytes (not timed)."""
+    settings = dispatch_settings_from_config(config)
+    rows = db.session.scalars(sa.select(Notification).order_by(Notification.id)).all()
+    messages = []
+    for row in rows:
+        context = message_context(row, clinic_name=settings.clinic_name)
+        message = build_email(context, sender=settings.sender, now=now)
+        messages.append((message.envelope_from, message.recipients[0], message.data))
+    db.session.rollback()
+    return messages
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+def time_dispatch(config: dict[str, Any], port: int, tmp: Path) -> tuple[float, int]:
+    dispatcher = Dispatcher(
+        settings=dispatch_settings_from_config(config),
+        email_backend=SmtpEmailBackend(
+            host="127.0.0.1",
+            port=port,
+            security="none",
+            timeout=30,
+            envelope_sender="appointments@clinic.example",
+        ),
+        sms_backend=FileSmsBackend(tmp / "sms"),
+        worker="bench",
+    )
+    started = time.perf_counter()
+    totals = dispatcher.run(db.session(), clock=lambda: dt.datetime.now(dt.UTC))
+    elapsed = time.perf_counter() - started
+    return elapsed, totals.sent
+
+
+def time_raw_smtp(messages: list[tuple[str, str, bytes]], port: int) -> float:
+    started = time.perf_counter()
+    client = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    for sender, to, data in messages:
+        client.sendmail(sender, [to], data)
+    client.quit()
+    return time.perf_counter() - started
+
+
+def requeue_all() -> None:
+    """Put every notification back in the queue for another round (not timed)."""
+    db.session.execute(
+        sa.update(Notification).values(
+            status=NotificationStatus.PENDING,
+            attempts=0,
+            sent_at=None,
+            claimed_at=None,
+            claimed_by=None,
+            due_at=dt.datetime.now(dt.UTC),
+        )
+    )
+    db.session.commit()
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--db", default="", help="PostgreSQL server URL (default: SQLite)")
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument(
+        "--connections", type=int, default=2, help="dispatcher SMTP connections (default 2)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds; the best of each is kept"
+    )
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    context = multiprocessing.get_context("spawn")
+    received = context.Value("i", 0)
+    ready = context.Event()
+    port = free_port()
+    server = context.Process(target=serve_smtp, args=(port, ready, received), daemon=True)
+    server.start()
+    if not ready.wait(30):
+        raise SystemExit("the SMTP server did not start")
+
+    dispatch_times: list[float] = []
+    raw_times: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        url, drop = scratch_database(args.db, tmp)
+        config = {
+            "SECRET_KEY": "benchmark-secret-not-for-production-use",
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": str(tmp),
+            "DISPATCH_BATCH_SIZE": args.batch_size,
+            "DISPATCH_CONNECTIONS": args.connections,
+            "LOG_LEVEL": "WARNING",
+        }
+        app = create_app(config)
+        try:
+            with app.app_context():
+                from flask_migrate import upgrade
+
+                upgrade()
+                now = dt.datetime.now(dt.UTC)
+                seed(args.messages, now)
+                raw_messages = build_raw_messages(dict(app.config), now)
+                for _ in range(args.rounds):
+                    before = received.value
+                    seconds, sent = time_dispatch(dict(app.config), port, tmp)
+                    unsent = db.session.scalar(
+                        sa.select(sa.func.count()).where(
+                            Notification.status != NotificationStatus.SENT
+                        )
+                    )
+                    if sent != args.messages or received.value - before != args.messages or unsent:
+                        raise SystemExit(
+                            f"dispatch sent {sent}, the server received "
+                            f"{received.value - before}, {unsent} not marked sent"
+                        )
+                    dispatch_times.append(seconds)
+                    before = received.value
+                    raw_times.append(time_raw_smtp(raw_messages, port))
+                    if received.value - before != len(raw_messages):
+                        raise SystemExit("raw smtplib: the server did not receive every message")
+                    requeue_all()
+                db.session.remove()
+                db.engine.dispose()
+        finally:
+            drop()
+    server.terminate()
+    server.join(10)
+
+    dispatch_rate = args.messages / min(dispatch_times)
+    raw_rate = len(raw_messages) / min(raw_times)
+    result = {
+        "messages": args.messages,
+        "database": "postgresql" if args.db else "sqlite",
+        "batch_size": args.batch_size,
+        "connections": args.connections,
+        "rounds": args.rounds,
+        "dispatch_seconds": [round(t, 3) for t in dispatch_times],
+        "raw_smtp_seconds": [round(t, 3) for t in raw_times],
+        "dispatch_per_s": round(dispatch_rate, 1),
+        "raw_smtp_per_s": round(raw_rate, 1),
+        "ratio": round(dispatch_rate / raw_rate, 3),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"{args.messages} emails on {result['database']} (batch {args.batch_size}, "
+            f"{args.connections} SMTP connection(s), best of {args.rounds} alternating rounds):\n"
+            f"  dispatcher  {dispatch_rate:8.1f} msg/s  {result['dispatch_seconds']} s\n"
+            f"  raw smtplib {raw_rate:8.1f} msg/s  {result['raw_smtp_seconds']} s\n"
+            f"  ratio       {result['ratio']:8.3f}  (target >= 0.8)"
+        )
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Calendar files (RFC 5545/5546) built with icalendar.
+
+An invitation or update is ``METHOD:REQUEST``; a cancellation is ``METHOD:CANCEL`` with the
+same UID and a higher SEQUENCE, so the patient's calendar app applies each change to the one
+event. Times carry the location's TZID with a matching VTIMEZONE; the patient's calendar
+feed is ``METHOD:PUBLISH``.
+
+Every line is written by icalendar (escaping, parameters, folding), but a file is assembled
+from parts: the calendar head, the VTIMEZONE and the event properties that many messages
+share (summary, location, the long description, organizer) are serialised once and cached.
+icalendar folds lines one character at a time, and doing all of that again for every email
+cost more than sending it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import icalendar
+
+from ..models import NotificationKind
+from .context import MessageContext, SessionFacts, parse_sender
+from .render import calendar_description, calendar_summary
+
+PRODID = "-//clinic//Infusion clinic scheduler//EN"
+CRLF = b"\r\n"
+
+
+@functools.cache
+def vtimezone(tzid: str, first_year: int, last_year: int) -> icalendar.Timezone:
+    """A VTIMEZONE covering the given years, generated from the zoneinfo database."""
+    return icalendar.Timezone.from_tzid(
+        tzid, first_date=dt.date(first_year, 1, 1), last_date=dt.date(last_year + 1, 1, 1)
+    )
+
+
+@functools.cache
+def vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
+    return bytes(vtimezone(tzid, first_year, last_year).to_ical())
+
+
+def _property_lines(properties: Sequence[tuple[str, Any]]) -> bytes:
+    """The content lines icalendar writes for these properties of a VEVENT."""
+    event = icalendar.Event()
+    for name, value in properties:
+        event.add(name, value)
+    text = bytes(event.to_ical())
+    begin, end = b"BEGIN:VEVENT" + CRLF, b"END:VEVENT" + CRLF
+    assert text.startswith(begin) and text.endswith(end)
+    return text[len(begin) : -len(end)]
+
+
+@functools.lru_cache(maxsize=16)
+def _calendar_head(method: str, calendar_name: str | None = None) -> bytes:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    if calendar_name is not None:
+        calendar.add("x-wr-calname", calendar_name)
+        calendar.add("refresh-interval", dt.timedelta(hours=1), parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", "PT1H")
+    text = bytes(calendar.to_ical())
+    end = b"END:VCALENDAR" + CRLF
+    assert text.endswith(end)
+    return text[: -len(end)]
+
+
+def _organizer(address: str, name: str) -> icalendar.vCalAddress:
+    organizer = icalendar.vCalAddress(f"mailto:{address}")
+    organizer.params["CN"] = icalendar.vText(name)
+    return organizer
+
+
+def _attendee(name: str, email: str) -> icalendar.vCalAddress:
+    attendee = icalendar.vCalAddress(f"mailto:{email}")
+    attendee.params["CN"] = icalendar.vText(name)
+    attendee.params["ROLE"] = icalendar.vText("REQ-PARTICIPANT")
+    attendee.params["PARTSTAT"] = icalendar.vText("NEEDS-ACTION")
+    attendee.params["RSVP"] = icalendar.vText("TRUE")
+    return attendee
+
+
+@functools.lru_cache(maxsize=2048)
+def _attendee_line(name: str, email: str) -> bytes:
+    return _property_lines([("attendee", _attendee(name, email))])
+
+
+@functools.lru_cache(maxsize=2048)
+def _shared_lines(
+    summary: str,
+    location: str,
+    description: str,
+    status: str,
+    organizer_address: str,
+    organizer_name: str,
+) -> bytes:
+    return _property_lines(
+        [
+            ("summary", summary),
+            ("location", location),
+            ("description", description),
+            ("status", status),
+            ("transp", "OPAQUE"),
+            ("organizer", _organizer(organizer_address, organizer_name)),
+        ]
+    )
+
+
+def _event(
+    facts: SessionFacts,
+    *,
+    clinic_name: str,
+    sender: str,
+    dtstamp: dt.datetime,
+    cancelled: bool = False,
+    attendee: tuple[str, str] | None = None,
+) -> bytes:
+    own: list[tuple[str, Any]] = [
+        ("uid", facts.calendar_uid),
+        ("dtstamp", dtstamp.astimezone(dt.UTC)),
+        ("dtstart", facts.local_start),
+        ("dtend", facts.local_end),
+        ("sequence", facts.calendar_sequence),
+    ]
+    location = facts.location_name
+    if facts.location_address:
+        location += f", {facts.location_address}"
+    shared = _shared_lines(
+        calendar_summary(facts, clinic_name=clinic_name),
+        location,
+        calendar_description(facts, cancelled=cancelled),
+        "CANCELLED" if cancelled else "CONFIRMED",
+        facts.location_email or parse_sender(sender)[1] or "appointments@clinic.invalid",
+        clinic_name,
+    )
+    attendee_line = _attendee_line(*attendee) if attendee is not None else b""
+    return (
+        b"BEGIN:VEVENT" + CRLF + _property_lines(own) + attendee_line + shared
+        + b"END:VEVENT" + CRLF
+    )  # fmt: skip
+
+
+def _timezones(sessions: Sequence[SessionFacts]) -> bytes:
+    """A VTIMEZONE for every TZID used, covering the years of the sessions (and the year
+    before, so the first observance starts before every event)."""
+    years: dict[str, tuple[int, int]] = {}
+    for facts in sessions:
+        start_year, end_year = facts.local_start.year, facts.local_end.year
+        first, last = years.get(facts.tzid, (start_year, end_year))
+        years[facts.tzid] = (min(first, start_year), max(last, end_year))
+    return b"".join(
+        vtimezone_bytes(tzid, first - 1, last) for tzid, (first, last) in sorted(years.items())
+    )
+
+
+def method_for(kind: NotificationKind) -> str:
+    return "CANCEL" if kind is NotificationKind.CANCEL else "REQUEST"
+
+
+def invitation_ics(context: MessageContext, *, sender: str) -> bytes:
+    """The ``.ics`` for one notification: REQUEST (invite, update, reminder) or CANCEL."""
+    facts = context.session
+    method = method_for(context.kind)
+    event = _event(
+        facts,
+        clinic_name=context.clinic_name,
+        sender=sender,
+        dtstamp=context.created_at,
+        cancelled=method == "CANCEL",
+        attendee=(context.patient_name, context.patient_email) if context.patient_email else None,
+    )
+    return _calendar_head(method) + _timezones([facts]) + event + b"END:VCALENDAR" + CRLF
+
+
+def feed_ics(
+    sessions: Sequence[SessionFacts], *, clinic_name: str, now: dt.datetime, sender: str
+) -> bytes:
+    """The patient's calendar feed: their upcoming sessions, ``METHOD:PUBLISH``."""
+    events = b"".join(
+        _event(facts, clinic_name=clinic_name, sender=sender, dtstamp=now) for facts in sessions
+    )
+    head = _calendar_head("PUBLISH", clinic_name)
+    return head + _timezones(sessions) + events + b"END:VCALENDAR" + CRLF

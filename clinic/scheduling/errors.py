@@ -1,0 +1,101 @@
+"""The scheduling error family: every refusal carries a message a receptionist can act on.
+
+Views map ``SchedulingError`` to a flash message and a 4xx answer, the API to a JSON problem.
+``message`` is always a complete sentence in plain words ("Nurse Maria Kim's ACLS expires on
+3 May, before the session on 5 May."), never a constraint name.
+"""
+
+from __future__ import annotations
+
+
+class SchedulingError(Exception):
+    """Base of every scheduling refusal."""
+
+    default_message = "The scheduling request could not be completed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class InvalidRequest(SchedulingError):
+    """The request itself is malformed (bad plan, unknown scope, missing reason)."""
+
+
+class InvalidPlan(InvalidRequest):
+    """A series plan that cannot be turned into session dates."""
+
+
+class NotFound(SchedulingError):
+    default_message = "That record no longer exists."
+
+
+class InvalidTransition(SchedulingError):
+    """The appointment's status does not allow this change (e.g. cancelling a discharge)."""
+
+
+class RuleViolation(SchedulingError):
+    """A hard rule of the schedule refuses the booking; ``rule`` names which one."""
+
+    rule = "rule"
+
+
+class InThePast(RuleViolation):
+    rule = "past"
+
+
+class ClinicClosed(RuleViolation):
+    rule = "closure"
+
+
+class OutsideOpeningHours(RuleViolation):
+    rule = "opening_hours"
+
+
+class PatientUnavailable(RuleViolation):
+    """The patient is inactive or already has a session at that time."""
+
+    rule = "patient"
+
+
+class SpacingViolation(RuleViolation):
+    """Two sessions of one series closer than the protocol's minimum spacing."""
+
+    rule = "spacing"
+
+
+class RemsNotEnrolled(RuleViolation):
+    rule = "rems"
+
+
+class ChairUnavailable(RuleViolation):
+    rule = "chair"
+
+
+class MonitorUnavailable(RuleViolation):
+    rule = "monitor"
+
+
+class PrescriberUnavailable(RuleViolation):
+    rule = "prescriber"
+
+
+class TreatmentUnavailable(RuleViolation):
+    rule = "treatment"
+
+
+class SlotTaken(RuleViolation):
+    """Another booking holds the chair, the monitor or the patient's time.
+
+    Raised when the re-check inside the booking transaction (or the database's exclusion
+    constraint) finds a conflict with another live appointment. ``message`` is the fixed
+    sentence the UI shows before offering a fresh preview; ``detail`` says what conflicted,
+    when known ("Chair IV 1 is booked from 09:00 to 11:00.").
+    """
+
+    rule = "taken"
+    default_message = "That slot was just taken by another booking. Here is a fresh preview."
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(self.default_message)
+        self.detail = detail

@@ -1,0 +1,146 @@
+"""Patients: search, register, edit, and the patient page (sessions, series, messages)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from ..extensions import db
+from ..patients import (
+    PatientError,
+    PatientNotFound,
+    create_patient,
+    load_patient_record,
+    patient_input_from,
+    search_patients,
+    update_patient,
+)
+from ..permissions import Permission
+from .access import current_actor, require
+from .forms import PatientForm
+from .formtools import apply_errors, register_filters
+
+bp = Blueprint("patients", __name__, url_prefix="/patients")
+
+
+@bp.record_once
+def _setup(state: object) -> None:
+    register_filters(state.app)  # type: ignore[attr-defined]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _phone_region() -> str:
+    return str(current_app.config.get("PHONE_DEFAULT_REGION", "US"))
+
+
+@bp.route("/")
+@require(Permission.VIEW_PATIENTS)
+def index() -> str:
+    query = (request.args.get("q") or "").strip()[:200]
+    results = search_patients(db.session, query=query) if query else []
+    return render_template("patients/index.html", query=query, results=results)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require(Permission.EDIT_PATIENTS)
+def new() -> Response | tuple[str, int] | str:
+    form = PatientForm()
+    if request.method == "GET" and request.args.get("q"):
+        _prefill_from_search(form, request.args["q"])
+    if form.validate_on_submit():
+        try:
+            patient = create_patient(
+                db.session,
+                # The form offers "active" only when editing: a new patient is active.
+                data=replace(form.to_input(), active=True),
+                actor=current_actor(),
+                now=_now(),
+                region=_phone_region(),
+            )
+        except PatientError as error:
+            db.session.rollback()
+            for message in apply_errors(form, error.errors):
+                flash(message, "error")
+            flash(error.message, "error")
+            return render_template("patients/form.html", form=form, patient=None), 422
+        flash(f"{patient.full_name} is registered.", "success")
+        if request.form.get("then") == "book":
+            return redirect(url_for("series.new", patient_id=patient.id))
+        return redirect(url_for("patients.detail", patient_id=patient.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("patients/form.html", form=form, patient=None), status
+
+
+def _prefill_from_search(form: PatientForm, query: str) -> None:
+    """A search that found nobody offers "register"; carry the typed name over."""
+    words = [w for w in query.split() if not any(ch.isdigit() for ch in w)]
+    if len(words) >= 2:
+        form.given_name.data, form.family_name.data = words[0], " ".join(words[1:])
+    elif words:
+        form.family_name.data = words[0]
+
+
+@bp.route("/<int:patient_id>")
+@require(Permission.VIEW_PATIENTS)
+def detail(patient_id: int) -> str:
+    now = _now()
+    try:
+        record = load_patient_record(
+            db.session, patient_id=patient_id, actor=current_actor(), now=now
+        )
+    except PatientNotFound:
+        abort(404)
+    token = record.patient.calendar_token
+    feed_available = "calendar.feed" in current_app.view_functions
+    feed_url = (
+        url_for("calendar.feed", token=token, _external=True) if token and feed_available else None
+    )
+    return render_template(
+        "patients/detail.html",
+        record=record,
+        patient=record.patient,
+        feed_url=feed_url,
+        feed_available=feed_available,
+        now=now,
+    )
+
+
+@bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
+@require(Permission.EDIT_PATIENTS)
+def edit(patient_id: int) -> Response | tuple[str, int] | str:
+    from ..models import Patient
+
+    patient = db.session.get(Patient, patient_id)
+    if patient is None:
+        abort(404)
+    form = PatientForm()
+    if request.method == "GET":
+        form.fill(patient_input_from(patient))
+    if form.validate_on_submit():
+        try:
+            update_patient(
+                db.session,
+                patient_id=patient_id,
+                data=form.to_input(),
+                actor=current_actor(),
+                now=_now(),
+                region=_phone_region(),
+            )
+        except PatientError as error:
+            db.session.rollback()
+            for message in apply_errors(form, error.errors):
+                flash(message, "error")
+            flash(error.message, "error")
+            return render_template("patients/form.html", form=form, patient=patient), 422
+        except PatientNotFound:
+            abort(404)
+        flash("The patient record is saved.", "success")
+        return redirect(url_for("patients.detail", patient_id=patient_id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("patients/form.html", form=form, patient=patient), status

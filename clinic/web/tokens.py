@@ -1,0 +1,105 @@
+"""API tokens for administrators: create one for a user (shown once), list and revoke."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from ..api.tokens import (
+    MAX_NAME_LENGTH,
+    TokenError,
+    active_usernames,
+    create_token,
+    list_tokens,
+    revoke_token,
+)
+from ..extensions import db
+from ..permissions import Permission
+from .access import current_actor, require
+
+bp = Blueprint("tokens", __name__, url_prefix="/admin/api-tokens")
+
+
+class CreateTokenForm(FlaskForm):
+    username = SelectField("User", validators=[DataRequired(message="Choose a user.")])
+    name = StringField(
+        "Name",
+        validators=[Length(max=MAX_NAME_LENGTH)],
+        description="What the token is for, e.g. 'EHR sync'.",
+    )
+
+
+class RevokeTokenForm(FlaskForm):
+    """Only the CSRF token: the token to revoke is in the address."""
+
+
+def token_page(
+    form: CreateTokenForm, *, new_token: str | None = None, status: int = 200
+) -> tuple[str, int]:
+    return render_template(
+        "tokens/index.html",
+        form=form,
+        revoke_form=RevokeTokenForm(),
+        tokens=list_tokens(db.session),
+        new_token=new_token,
+    ), status
+
+
+def create_form(*, blank: bool = False) -> CreateTokenForm:
+    # ``blank``: after a token was made, offer an empty form rather than the one just sent.
+    form = CreateTokenForm(formdata=None) if blank else CreateTokenForm()
+    form.username.choices = [("", "Choose a user…")] + [
+        (username, f"{username} ({role})") for username, role in active_usernames(db.session)
+    ]
+    return form
+
+
+@bp.get("")
+@require(Permission.MANAGE_USERS)
+def index() -> tuple[str, int]:
+    return token_page(create_form())
+
+
+@bp.post("")
+@require(Permission.MANAGE_USERS)
+def create() -> tuple[str, int]:
+    form = create_form()
+    if not form.validate_on_submit():
+        return token_page(form, status=400)
+    try:
+        new = create_token(
+            db.session,
+            username=form.username.data or "",
+            name=form.name.data or "",
+            actor=current_actor(),
+            now=dt.datetime.now(dt.UTC),
+        )
+    except TokenError as error:
+        form.username.errors = [*form.username.errors, str(error)]
+        return token_page(form, status=400)
+    # Shown in this response only (never flashed, so it is not kept in the session cookie).
+    flash(f"Token {new.token.prefix}… created for {form.username.data}.", "success")
+    return token_page(create_form(blank=True), new_token=new.plain)
+
+
+@bp.post("/<int(min=1, max=2147483647):token_id>/revoke")
+@require(Permission.MANAGE_USERS)
+def revoke(token_id: int) -> Response:
+    form = RevokeTokenForm()
+    if not form.validate_on_submit():
+        flash("The form expired; try again.", "error")
+        return redirect(url_for("tokens.index"))
+    try:
+        token = revoke_token(
+            db.session, token_id=token_id, actor=current_actor(), now=dt.datetime.now(dt.UTC)
+        )
+    except TokenError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"Token {token.prefix}… revoked; it no longer works.", "success")
+    return redirect(url_for("tokens.index"))

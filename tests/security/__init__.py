@@ -1,0 +1,1 @@
+"""Security, privacy and audit (issue 6)."""
