@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -94,6 +95,14 @@ def worker_command() -> None:
     from . import jobs
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not logging.getLogger().handlers:
+        # A worker's log is its only output: what was sent, retried, failed (ids only).
+        logging.basicConfig(
+            level=str(app.config.get("LOG_LEVEL", "INFO")).upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        # APScheduler announces every run at INFO: every few seconds, forever.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     click.echo("Worker running; stop with Ctrl-C or SIGTERM.")
     jobs.run_worker(app)
     click.echo("Worker stopped.")

@@ -3,15 +3,17 @@
 Each batch runs in three steps so that no database transaction is open while talking to a
 mail server or SMS gateway:
 
-1. **Claim** (one short transaction): return stale claims to the queue, pick due rows
+1. **Claim** (a short transaction): return stale claims to the queue, pick due rows
    (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so any number of workers on any number of
    machines take disjoint rows; on SQLite the IMMEDIATE transaction serialises claimers),
-   mark them ``sending`` with ``claimed_at``/``claimed_by`` and read everything the message
-   needs into plain data.
-2. **Send**, outside any transaction, over one mail connection reused for the whole run.
-3. **Record** (another short transaction): ``sent``, or back to ``pending`` with an
-   exponential backoff, or ``failed`` once the attempts are used up or the failure is
-   permanent.
+   mark them ``sending`` with ``claimed_at``/``claimed_by`` and read everything the messages
+   need into plain data.
+2. **Send**, outside any transaction, over mail connections kept for the whole run
+   (``DISPATCH_CONNECTIONS`` of them side by side). Each email is built while the server is
+   still working on the previous one; only then is that one's confirmation read.
+3. **Record**: ``sent``, or back to ``pending`` with an exponential backoff, or ``failed``
+   once the attempts are used up or the failure is permanent. Within a run, recording a
+   batch and claiming the next share one transaction.
 
 A worker that dies between 1 and 3 leaves rows in ``sending``; once their claim is older
 than the claim timeout the next batch puts them back in the queue. Delivery is therefore at
@@ -172,58 +174,74 @@ def _not_worth_sending(row: Any, now: dt.datetime) -> tuple[Status, str] | None:
     return None
 
 
+def _claim(
+    session: Session, *, now: dt.datetime, worker: str, settings: DispatchSettings
+) -> tuple[list[Claimed], DispatchTotals]:
+    totals = DispatchTotals()
+    totals.released = release_stale_claims(session, now=now, settings=settings)
+    # The locking query touches nothing but the (status, due_at) index, so it stops after
+    # batch_size rows however long the queue is; the rows' details are read afterwards.
+    ids = session.scalars(
+        sa.select(Notification.id)
+        .where(Notification.status == Status.PENDING, Notification.due_at <= now)
+        .order_by(Notification.due_at)
+        .limit(settings.batch_size)
+        .with_for_update(skip_locked=True)
+    ).all()
+    totals.examined = len(ids)
+    if not ids:
+        return [], totals
+    rows = session.execute(
+        sa.select(*CLAIM_COLUMNS)
+        .join(Appointment, Notification.appointment_id == Appointment.id)
+        .join(Patient, Appointment.patient_id == Patient.id)
+        .join(Location, Appointment.location_id == Location.id)
+        .join(TreatmentType, Appointment.treatment_type_id == TreatmentType.id)
+        .where(Notification.id.in_(ids))
+        .order_by(Notification.due_at, Notification.id)
+    ).all()
+    claimed: list[Claimed] = []
+    for row in rows:
+        verdict = _not_worth_sending(row, now)
+        if verdict is not None:
+            status, reason = verdict
+            session.execute(
+                sa.update(Notification)
+                .where(Notification.id == row.id)
+                .values(status=status, last_error=reason)
+                .execution_options(synchronize_session=False)
+            )
+            totals.skipped += 1
+            continue
+        context = context_from_row(row, clinic_name=settings.clinic_name)
+        claimed.append(Claimed(context, attempts=row.attempts + 1))
+    if claimed:
+        session.execute(
+            sa.update(Notification)
+            .where(Notification.id.in_([c.context.notification_id for c in claimed]))
+            .values(
+                status=Status.SENDING,
+                claimed_at=now,
+                claimed_by=worker,
+                attempts=Notification.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return claimed, totals
+
+
 def claim_due(
     session: Session, *, now: dt.datetime, worker: str, settings: DispatchSettings
 ) -> tuple[list[Claimed], DispatchTotals]:
-    """Step 1, in its own transaction (committed here): one joined SELECT that locks the
-    notification rows it returns, and one UPDATE that marks them claimed."""
-    totals = DispatchTotals()
+    """Step 1 on its own, committed: lock up to ``batch_size`` due rows (``FOR UPDATE SKIP
+    LOCKED`` on PostgreSQL), mark them claimed and return what their messages need."""
     try:
-        totals.released = release_stale_claims(session, now=now, settings=settings)
-        rows = session.execute(
-            sa.select(*CLAIM_COLUMNS)
-            .join(Appointment, Notification.appointment_id == Appointment.id)
-            .join(Patient, Appointment.patient_id == Patient.id)
-            .join(Location, Appointment.location_id == Location.id)
-            .join(TreatmentType, Appointment.treatment_type_id == TreatmentType.id)
-            .where(Notification.status == Status.PENDING, Notification.due_at <= now)
-            .order_by(Notification.due_at, Notification.id)
-            .limit(settings.batch_size)
-            .with_for_update(skip_locked=True, of=Notification)
-        ).all()
-        totals.examined = len(rows)
-        claimed: list[Claimed] = []
-        for row in rows:
-            verdict = _not_worth_sending(row, now)
-            if verdict is not None:
-                status, reason = verdict
-                session.execute(
-                    sa.update(Notification)
-                    .where(Notification.id == row.id)
-                    .values(status=status, last_error=reason)
-                    .execution_options(synchronize_session=False)
-                )
-                totals.skipped += 1
-                continue
-            context = context_from_row(row, clinic_name=settings.clinic_name)
-            claimed.append(Claimed(context, attempts=row.attempts + 1))
-        if claimed:
-            session.execute(
-                sa.update(Notification)
-                .where(Notification.id.in_([c.context.notification_id for c in claimed]))
-                .values(
-                    status=Status.SENDING,
-                    claimed_at=now,
-                    claimed_by=worker,
-                    attempts=Notification.attempts + 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
+        result = _claim(session, now=now, worker=worker, settings=settings)
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return claimed, totals
+    return result
 
 
 # --- 2. send ---------------------------------------------------------------------------
@@ -270,7 +288,12 @@ def _attempt(item: Claimed, step: Callable[[T], R], argument: T) -> tuple[R | No
     except DeliveryError as error:
         return None, Outcome(notification_id, item.attempts, error)
     except Exception as error:  # a bug or bad data
-        log.exception("notification %s could not be built or sent", notification_id)
+        # The type only: an exception's message or traceback can carry a patient's address.
+        log.error(
+            "notification %s could not be built or sent: %s",
+            notification_id,
+            type(error).__name__,
+        )
         failure = DeliveryError(
             f"The message could not be built ({type(error).__name__}).", permanent=True
         )
@@ -358,6 +381,67 @@ def scrub(text: str) -> str:
     return _PHONE_NUMBER.sub("<number>", text)[:500]
 
 
+def _record(
+    session: Session,
+    outcomes: list[Outcome],
+    *,
+    now: dt.datetime,
+    worker: str,
+    settings: DispatchSettings,
+) -> DispatchTotals:
+    totals = DispatchTotals()
+    sent_ids = [outcome.notification_id for outcome in outcomes if outcome.error is None]
+    if sent_ids:
+        # Sent is sent, even if a slow batch lost its claim to another worker meanwhile.
+        session.execute(
+            sa.update(Notification)
+            .where(Notification.id.in_(sent_ids), Notification.status != Status.SENT)
+            .values(status=Status.SENT, sent_at=now, claimed_at=None, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+        totals.sent = len(sent_ids)
+    for outcome in outcomes:
+        if outcome.error is None:
+            continue
+        give_up = outcome.error.permanent or outcome.attempts >= settings.max_attempts
+        values: dict[str, Any] = {"claimed_at": None, "last_error": scrub(outcome.error.message)}
+        if give_up:
+            values["status"] = Status.FAILED
+            totals.failed += 1
+        else:
+            values["status"] = Status.PENDING
+            values["due_at"] = now + settings.retry_delay(outcome.attempts)
+            totals.retrying += 1
+        session.execute(
+            sa.update(Notification)
+            .where(
+                Notification.id == outcome.notification_id,
+                Notification.status == Status.SENDING,
+                Notification.claimed_by == worker,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    return totals
+
+
+def _log_failures(outcomes: list[Outcome], totals: DispatchTotals) -> None:
+    failures = [outcome for outcome in outcomes if outcome.error is not None]
+    if not failures:
+        return
+    first = failures[0]
+    assert first.error is not None
+    log.warning(
+        "%d of %d messages not delivered (%d to retry, %d failed), e.g. notification %s: %s",
+        len(failures),
+        len(outcomes),
+        totals.retrying,
+        totals.failed,
+        first.notification_id,
+        scrub(first.error.message),
+    )
+
+
 def record_outcomes(
     session: Session,
     outcomes: list[Outcome],
@@ -366,92 +450,18 @@ def record_outcomes(
     worker: str,
     settings: DispatchSettings,
 ) -> DispatchTotals:
-    """Step 3, in its own transaction (committed here)."""
-    totals = DispatchTotals()
-    sent_ids = [outcome.notification_id for outcome in outcomes if outcome.error is None]
+    """Step 3 on its own, committed: sent, or back in the queue with a backoff, or failed."""
     try:
-        if sent_ids:
-            # Sent is sent, even if a slow batch lost its claim to another worker meanwhile.
-            session.execute(
-                sa.update(Notification)
-                .where(Notification.id.in_(sent_ids), Notification.status != Status.SENT)
-                .values(status=Status.SENT, sent_at=now, claimed_at=None, last_error=None)
-                .execution_options(synchronize_session=False)
-            )
-            totals.sent = len(sent_ids)
-        for outcome in outcomes:
-            if outcome.error is None:
-                continue
-            give_up = outcome.error.permanent or outcome.attempts >= settings.max_attempts
-            values: dict[str, Any] = {
-                "claimed_at": None,
-                "last_error": scrub(outcome.error.message),
-            }
-            if give_up:
-                values["status"] = Status.FAILED
-                totals.failed += 1
-            else:
-                values["status"] = Status.PENDING
-                values["due_at"] = now + settings.retry_delay(outcome.attempts)
-                totals.retrying += 1
-            session.execute(
-                sa.update(Notification)
-                .where(
-                    Notification.id == outcome.notification_id,
-                    Notification.status == Status.SENDING,
-                    Notification.claimed_by == worker,
-                )
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            log.debug(
-                "notification %s attempt %s failed (%s): %s",
-                outcome.notification_id,
-                outcome.attempts,
-                "giving up" if give_up else "will retry",
-                values["last_error"],
-            )
+        totals = _record(session, outcomes, now=now, worker=worker, settings=settings)
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    failures = [outcome for outcome in outcomes if outcome.error is not None]
-    if failures:
-        first = failures[0]
-        assert first.error is not None
-        log.warning(
-            "%d of %d messages not delivered (%d to retry, %d failed), e.g. notification %s: %s",
-            len(failures),
-            len(outcomes),
-            totals.retrying,
-            totals.failed,
-            first.notification_id,
-            scrub(first.error.message),
-        )
+    _log_failures(outcomes, totals)
     return totals
 
 
 # --- running ---------------------------------------------------------------------------
-
-
-def dispatch_batch(
-    session: Session,
-    *,
-    now: dt.datetime,
-    worker: str,
-    settings: DispatchSettings,
-    senders: SenderPool,
-    clock: Callable[[], dt.datetime] | None = None,
-) -> DispatchTotals:
-    claimed, totals = claim_due(session, now=now, worker=worker, settings=settings)
-    if claimed:
-        outcomes = senders.send_all(claimed, now=now)
-        finished_at = clock() if clock else now
-        totals.add(
-            record_outcomes(session, outcomes, now=finished_at, worker=worker, settings=settings)
-        )
-    totals.batches = 1
-    return totals
 
 
 @dataclass
@@ -462,6 +472,13 @@ class Dispatcher:
     email_backend: EmailBackend
     sms_backend: SmsBackend
     worker: str = field(default_factory=worker_name)
+
+    def _record(
+        self, session: Session, outcomes: list[Outcome], *, now: dt.datetime
+    ) -> DispatchTotals:
+        if not outcomes:
+            return DispatchTotals()
+        return _record(session, outcomes, now=now, worker=self.worker, settings=self.settings)
 
     def run(
         self,
@@ -475,21 +492,42 @@ class Dispatcher:
         senders = SenderPool(
             email_backend=self.email_backend, sms_backend=self.sms_backend, settings=self.settings
         )
+        outcomes: list[Outcome] = []  # sent but not yet recorded
+        drained = False
         try:
-            while not (stop is not None and stop.is_set()):
-                result = dispatch_batch(
-                    session,
-                    now=clock(),
-                    worker=self.worker,
-                    settings=self.settings,
-                    senders=senders,
-                    clock=clock,
+            while True:
+                now = clock()
+                claim_more = not (
+                    drained
+                    or (stop is not None and stop.is_set())
+                    or (max_batches is not None and totals.batches >= max_batches)
                 )
-                totals.add(result)
-                if result.examined < self.settings.batch_size:
+                if not outcomes and not claim_more:
                     break
-                if max_batches is not None and totals.batches >= max_batches:
-                    break
+                # One transaction records the batch just sent and claims the next: half
+                # the commits (each a disk flush on PostgreSQL) of doing them apart.
+                claimed: list[Claimed] = []
+                try:
+                    recorded = self._record(session, outcomes, now=now)
+                    if claim_more:
+                        claimed, claim_totals = _claim(
+                            session, now=now, worker=self.worker, settings=self.settings
+                        )
+                        totals.add(claim_totals)
+                        totals.batches += 1
+                        drained = claim_totals.examined < self.settings.batch_size
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    if outcomes:
+                        # Keep what was sent on record even if claiming went wrong.
+                        record_outcomes(
+                            session, outcomes, now=now, worker=self.worker, settings=self.settings
+                        )
+                    raise
+                _log_failures(outcomes, recorded)
+                totals.add(recorded)
+                outcomes = senders.send_all(claimed, now=now) if claimed else []
         finally:
             senders.close()
         if totals.examined or totals.released:
