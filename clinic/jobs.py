@@ -45,6 +45,24 @@ def materialize_upcoming_shifts(app: Flask) -> None:
             log.info("materialized %d shifts", added)
 
 
+# Login records are only needed for throttling and open sessions; the audit trail keeps
+# the history of who logged in.
+LOGIN_RECORDS_KEPT = dt.timedelta(days=90)
+
+
+def prune_login_records(app: Flask) -> None:
+    from .security.sessions import prune_login_sessions
+    from .security.throttle import prune_login_attempts
+
+    with app.app_context():
+        now = dt.datetime.now(dt.UTC)
+        removed = prune_login_sessions(db.session, now=now, keep=LOGIN_RECORDS_KEPT)
+        removed += prune_login_attempts(db.session, now=now, keep=LOGIN_RECORDS_KEPT)
+        db.session.commit()
+        if removed:
+            log.info("pruned %d old login records", removed)
+
+
 # Set on shutdown: a dispatch run in progress stops after its current batch.
 stopping = threading.Event()
 
@@ -79,6 +97,7 @@ def dispatch_notifications(app: Flask) -> None:
 def job_specs(app: Flask) -> list[JobSpec]:
     return [
         JobSpec("materialize-shifts", materialize_upcoming_shifts, 6 * 3600),
+        JobSpec("prune-login-records", prune_login_records, 24 * 3600),
         JobSpec(
             "dispatch-notifications",
             dispatch_notifications,

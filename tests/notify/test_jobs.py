@@ -49,7 +49,7 @@ def test_jobs_have_stable_ids_an_interval_from_config_and_a_memory_store(
     jobs.start(app)
     jobs.start(app)  # a second call replaces, never duplicates
     by_id = {job.id: job for job in fresh_scheduler.get_jobs()}
-    assert set(by_id) == {"materialize-shifts", "dispatch-notifications"}
+    assert set(by_id) == {"materialize-shifts", "prune-login-records", "dispatch-notifications"}
     assert by_id["dispatch-notifications"].trigger.interval == dt.timedelta(seconds=3)
     assert by_id["dispatch-notifications"].max_instances == 1
     assert isinstance(fresh_scheduler._lookup_jobstore("default"), MemoryJobStore)

@@ -187,3 +187,21 @@ def make_user_row(session) -> int:
     from tests.conftest import make_user
 
     return make_user(session, "rita", "receptionist").id
+
+
+def test_the_daily_job_prunes_login_records_older_than_90_days(app, session):
+    from clinic.jobs import prune_login_records
+
+    now = dt.datetime.now(dt.UTC)
+    session.add_all(
+        [
+            LoginAttempt(username="rita", at=now - dt.timedelta(days=91)),
+            LoginAttempt(username="rita", at=now - dt.timedelta(days=2)),
+        ]
+    )
+    session.commit()
+    prune_login_records(app)
+    session.expire_all()
+    remaining = session.scalars(sa.select(LoginAttempt.at)).all()
+    assert len(remaining) == 1
+    assert remaining[0] > now - dt.timedelta(days=3)
