@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from .audit import SYSTEM
 from .models import (
     Appointment,
     Certification,
@@ -21,15 +22,14 @@ from .models import (
     Patient,
     Protocol,
     Role,
-    Series,
-    Shift,
     ShiftTemplate,
     Staff,
     StaffRole,
     TreatmentType,
     User,
 )
-from .scheduling.shifts import local_instant, materialize_shifts
+from .scheduling import SchedulingError, book_series, plan_from_protocol
+from .scheduling.shifts import materialize_shifts
 
 DEMO_LOCATION = "Riverside Ketamine Clinic"
 DEMO_USERS = [
@@ -86,7 +86,7 @@ def seed_demo(session: Session, *, now: dt.datetime | None = None) -> SeedReport
     location = _location(session, report)
     tz = ZoneInfo(location.timezone)
     today = now.astimezone(tz).date()
-    chairs = _chairs(session, location, report)
+    _chairs(session, location, report)
     staff = _staff(session, today, report)
     _shift_templates(session, location, staff, today, report)
     session.flush()
@@ -96,7 +96,14 @@ def seed_demo(session: Session, *, now: dt.datetime | None = None) -> SeedReport
     patients = _patients(session, today, report)
     _users(session, staff, report)
     session.flush()
-    _appointments(session, location, chairs, staff, iv, patients, today, now, report)
+    session.commit()
+    iv_protocol, nasal_protocol = (
+        session.scalars(
+            sa.select(Protocol).where(Protocol.treatment_type_id == treatment_type.id)
+        ).one()
+        for treatment_type in (iv, nasal)
+    )
+    _appointments(session, location, iv_protocol, nasal_protocol, patients, today, now, report)
     session.commit()
     return report
 
@@ -316,78 +323,39 @@ def _users(session: Session, staff: list[Staff], report: SeedReport) -> None:
 def _appointments(
     session: Session,
     location: Location,
-    chairs: list[Chair],
-    staff: list[Staff],
-    iv: TreatmentType,
+    iv_protocol: Protocol,
+    nasal_protocol: Protocol,
     patients: list[Patient],
     today: dt.date,
     now: dt.datetime,
     report: SeedReport,
 ) -> None:
-    """Book sixteen patients into IV series over the coming days (staggered, in shift)."""
+    """Book demo series through the real scheduler, so every session obeys the rules and
+    has its invitations and reminders in the outbox, as a receptionist's booking would."""
     already = session.scalar(
         sa.select(sa.func.count(Appointment.id)).where(Appointment.location_id == location.id)
     )
     if already:
         return
-    tz = ZoneInfo(location.timezone)
-    iv_chairs = [chair for chair in chairs if chair.can("iv")]
-    # (local start, chair index, monitor index): Maria and Priya start early, Daniel later;
-    # starts are 20+ minutes apart per nurse and each nurse has at most two patients at once.
-    day_plan = [
-        (dt.time(8, 0), 0, 0),
-        (dt.time(8, 30), 1, 2),
-        (dt.time(9, 0), 2, 0),
-        (dt.time(10, 0), 3, 1),
-        (dt.time(10, 30), 0, 2),
-        (dt.time(11, 30), 4, 1),
-        (dt.time(13, 0), 1, 0),
-        (dt.time(14, 0), 5, 1),
+    rems_enrolled = [patient for patient in patients if patient.rems_enrolled_on is not None]
+    bookings = [(patient, iv_protocol) for patient in patients[:12]] + [
+        (patient, nasal_protocol) for patient in rems_enrolled[:3]
     ]
-    business_days = [
-        today + dt.timedelta(days=offset)
-        for offset in range(0, 14)
-        if (today + dt.timedelta(days=offset)).weekday() < 5
-    ][:6]
-    series_by_patient: dict[int, Series] = {}
-    for day_index, day in enumerate(business_days):
-        for slot_index, (wall_time, chair_index, monitor_index) in enumerate(day_plan):
-            # Each patient keeps a time slot every other business day: 48 hours apart.
-            patient = patients[slot_index + 8 * (day_index % 2)]
-            starts_at = local_instant(day, wall_time, tz)
-            if starts_at < now:
-                continue
-            monitor = staff[monitor_index]
-            on_shift = session.scalar(
-                sa.select(Shift.id).where(
-                    Shift.staff_id == monitor.id,
-                    Shift.starts_at <= starts_at,
-                    Shift.ends_at >= iv.windows(starts_at)[1],
-                )
-            )
-            if on_shift is None:
-                continue
-            series = series_by_patient.get(patient.id)
-            if series is None:
-                series = Series(patient=patient, treatment_type=iv)
-                series_by_patient[patient.id] = series
-                session.add(series)
-                report.count("series")
-            treatment_ends_at, ends_at, busy_until = iv.windows(starts_at)
-            session.add(
-                Appointment(
-                    series=series,
-                    patient=patient,
-                    treatment_type=iv,
-                    location=location,
-                    chair=iv_chairs[chair_index],
-                    monitor=monitor,
-                    starts_at=starts_at,
-                    treatment_ends_at=treatment_ends_at,
-                    ends_at=ends_at,
-                    busy_until=busy_until,
-                    escort_name=patient.escort_name,
-                    escort_phone=patient.escort_phone,
-                )
-            )
-            report.count("sessions")
+    for index, (patient, protocol) in enumerate(bookings):
+        plan = plan_from_protocol(
+            session,
+            protocol_id=protocol.id,
+            location_id=location.id,
+            first_date=today + dt.timedelta(days=index % 3),
+            # Spread the patients' preferred hours across the day.
+            preferred_start=dt.time(8 + (index * 2) % 9),
+            preferred_end=dt.time(min(17, 10 + (index * 2) % 9)),
+        )
+        try:
+            series = book_series(session, patient_id=patient.id, plan=plan, actor=SYSTEM, now=now)
+        except SchedulingError:
+            # A full demo day: this patient simply gets no demo series.
+            session.rollback()
+            continue
+        report.count("series")
+        report.count("sessions", len(series.appointments))
