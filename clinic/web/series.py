@@ -151,10 +151,23 @@ def _run_action(
     done: str,
     **arguments: Any,
 ) -> Any:
+    """A status action whose form carries nothing but the CSRF token."""
     form = ActionForm()
     if not form.validate_on_submit():
         flash("That request could not be read; please try again.", "error")
         return _render_session(appointment_id, status=422)
+    return _call_action(appointment_id, action, done, arguments)
+
+
+def _call_action(
+    appointment_id: int,
+    action: Callable[..., Any],
+    done: str,
+    arguments: dict[str, Any],
+    **render_forms: Any,
+) -> Any:
+    """Call one status service; a refusal re-renders the session page (with the submitted
+    ``render_forms``) and changes nothing."""
     try:
         action(
             db.session,
@@ -169,7 +182,7 @@ def _run_action(
     except SchedulingError as error:
         db.session.rollback()
         flash(error.message, "error")
-        return _render_session(appointment_id, status=error_status(error))
+        return _render_session(appointment_id, status=error_status(error), **render_forms)
     flash(done, "success")
     return _after_action(appointment_id)
 
@@ -180,25 +193,17 @@ def check_in(appointment_id: int) -> Any:
     form = CheckInForm()
     if not form.validate_on_submit():
         return _render_session(appointment_id, status=422, check_in_form=form)
-    try:
-        session_status.check_in(
-            db.session,
-            appointment_id=appointment_id,
-            actor=current_actor(),
-            now=_now(),
-            escort_name=form.escort_name.data,
-            escort_phone=form.escort_phone.data,
-            escort_confirmed=bool(form.escort_confirmed.data),
-        )
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except SchedulingError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _render_session(appointment_id, status=error_status(error), check_in_form=form)
-    flash("Checked in.", "success")
-    return _after_action(appointment_id)
+    return _call_action(
+        appointment_id,
+        session_status.check_in,
+        "Checked in.",
+        {
+            "escort_name": form.escort_name.data,
+            "escort_phone": form.escort_phone.data,
+            "escort_confirmed": bool(form.escort_confirmed.data),
+        },
+        check_in_form=form,
+    )
 
 
 @bp.route("/sessions/<int:appointment_id>/escort", methods=["POST"])
@@ -207,12 +212,11 @@ def confirm_escort(appointment_id: int) -> Any:
     form = CheckInForm()
     if not form.validate_on_submit():
         return _render_session(appointment_id, status=422, check_in_form=form)
-    return _run_action(
+    return _call_action(
         appointment_id,
         session_status.confirm_escort,
         "The escort is confirmed.",
-        escort_name=form.escort_name.data,
-        escort_phone=form.escort_phone.data,
+        {"escort_name": form.escort_name.data, "escort_phone": form.escort_phone.data},
     )
 
 
@@ -235,24 +239,16 @@ def discharge(appointment_id: int) -> Any:
     if not form.validate_on_submit():
         flash("The override reason may be at most 300 characters.", "error")
         return _render_session(appointment_id, status=422, discharge_form=form)
-    try:
-        session_status.discharge(
-            db.session,
-            appointment_id=appointment_id,
-            actor=current_actor(),
-            now=_now(),
-            escort_confirmed=bool(form.escort_confirmed.data),
-            override_reason=form.override_reason.data,
-        )
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except SchedulingError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _render_session(appointment_id, status=error_status(error), discharge_form=form)
-    flash("Discharged. Remind the patient not to drive today.", "success")
-    return _after_action(appointment_id)
+    return _call_action(
+        appointment_id,
+        session_status.discharge,
+        "Discharged. Remind the patient not to drive today.",
+        {
+            "escort_confirmed": bool(form.escort_confirmed.data),
+            "override_reason": form.override_reason.data,
+        },
+        discharge_form=form,
+    )
 
 
 @bp.route("/sessions/<int:appointment_id>/no-show", methods=["POST"])
