@@ -56,6 +56,19 @@ def migrate_to_head(database_url: str, instance_path: Path) -> None:
         db.engine.dispose()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres_only`` assert PostgreSQL's own guards: run them only with the
+    PostgreSQL database (rather than as a SQLite copy that could only skip)."""
+    for item in list(items):
+        callspec = getattr(item, "callspec", None)
+        if (
+            item.get_closest_marker("postgres_only")
+            and callspec is not None
+            and callspec.params.get("database_url") == "sqlite"
+        ):
+            items.remove(item)
+
+
 # --- SQLite -------------------------------------------------------------------------------
 
 

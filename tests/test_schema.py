@@ -141,9 +141,9 @@ def is_postgresql(session) -> bool:
 
 
 @pytest.mark.parametrize("same", ["chair", "patient"])
+@pytest.mark.postgres_only
 def test_postgresql_refuses_overlapping_live_appointments(session, same):
-    if not is_postgresql(session):
-        pytest.skip("exclusion constraints are a PostgreSQL guard; SQLite serialises writers")
+    assert is_postgresql(session)
     location, chairs, nurse, iv, patients = make_world(session)
     session.add(appointment(location, chairs[0], nurse, iv, patients[0], START))
     session.commit()
@@ -155,9 +155,9 @@ def test_postgresql_refuses_overlapping_live_appointments(session, same):
         session.commit()
 
 
+@pytest.mark.postgres_only
 def test_postgresql_allows_overlap_with_a_cancelled_appointment(session):
-    if not is_postgresql(session):
-        pytest.skip("exclusion constraints are a PostgreSQL guard")
+    assert is_postgresql(session)
     location, chairs, nurse, iv, patients = make_world(session)
     session.add(
         appointment(
@@ -169,9 +169,9 @@ def test_postgresql_allows_overlap_with_a_cancelled_appointment(session):
     assert session.scalar(sa.select(sa.func.count(Appointment.id))) == 2
 
 
+@pytest.mark.postgres_only
 def test_postgresql_audit_rows_cannot_be_changed(session):
-    if not is_postgresql(session):
-        pytest.skip("the append-only trigger is PostgreSQL's")
+    assert is_postgresql(session)
     from clinic.audit import SYSTEM, record_event
 
     record_event(session, SYSTEM, action="test", entity_type="none")
