@@ -46,10 +46,12 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from . import clock
     from .database import configure_engine
     from .extensions import csrf, db, login_manager, migrate
     from .paths import MIGRATIONS_DIR
 
+    clock.init_app(app)
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():

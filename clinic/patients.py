@@ -18,6 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session, joinedload
 
 from .audit import Actor, record_event
+from .errors import Invalid, NotFound
 from .models import (
     Appointment,
     AppointmentStatus,
@@ -33,24 +34,14 @@ MRN_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 SEARCH_LIMIT = 50
 
 
-class PatientError(ValueError):
-    """The patient cannot be saved as given; ``errors`` maps field names to messages."""
+class PatientError(Invalid):
+    """The patient cannot be saved as given; ``fields`` maps field names to messages."""
 
     def __init__(self, errors: Mapping[str, str]) -> None:
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{name}: {text}" for name, text in self.errors.items()))
-
-    @property
-    def message(self) -> str:
-        count = len(self.errors)
-        return (
-            "Please correct the highlighted field."
-            if count == 1
-            else f"Please correct the {count} highlighted fields."
-        )
+        super().__init__(fields=errors)
 
 
-class PatientNotFound(LookupError):
+class PatientNotFound(NotFound):
     """No patient has this id."""
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .audit import Actor, record_event
+from .errors import Invalid
 from .models import Role, User
 from .security.passwords import password_problem
 from .security.sessions import end_user_sessions
@@ -15,7 +16,7 @@ from .security.sessions import end_user_sessions
 __all__ = ["UserError", "change_password", "create_user", "password_problem"]
 
 
-class UserError(ValueError):
+class UserError(Invalid):
     """A user cannot be created or changed as asked; the message says why."""
 
 

@@ -28,9 +28,9 @@ def install_domain_handlers(blueprint: Blueprint) -> None:
         return problem_response(
             422,
             f"{error.message} "
-            + " ".join(f"{name}: {text}" for name, text in error.errors.items()),
+            + " ".join(f"{name}: {text}" for name, text in error.fields.items()),
             errors=[
-                {"field": f"body.{name}", "message": text} for name, text in error.errors.items()
+                {"field": f"body.{name}", "message": text} for name, text in error.fields.items()
             ],
         )
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from ..audit import Actor, record_event
+from ..errors import Invalid
 from ..models import ApiToken, User
 
 # Recognisable in logs and secret scanners, like "ghp_" for GitHub.
@@ -26,7 +27,7 @@ MAX_NAME_LENGTH = 80
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
-class TokenError(ValueError):
+class TokenError(Invalid):
     """A token cannot be created or revoked as asked; the message says why."""
 
 

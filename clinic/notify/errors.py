@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from .. import errors
 
-class NotifyError(Exception):
+
+class NotifyError(errors.DomainError):
     """A notification problem with a message a receptionist can act on."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    default_message = "The message could not be handled."
 
 
-class NotFound(NotifyError):
+class NotFound(NotifyError, errors.NotFound):
     pass
 
 

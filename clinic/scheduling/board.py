@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from ..errors import NotFound
 from ..models import (
     Appointment,
     AppointmentStatus,
@@ -45,7 +46,7 @@ STATUS_LABELS: dict[AppointmentStatus, str] = {
 }
 
 
-class BoardNotFound(LookupError):
+class BoardNotFound(NotFound):
     """The location asked for does not exist."""
 
 

@@ -7,18 +7,16 @@ Views map ``SchedulingError`` to a flash message and a 4xx answer, the API to a 
 
 from __future__ import annotations
 
+from .. import errors
 
-class SchedulingError(Exception):
+
+class SchedulingError(errors.DomainError):
     """Base of every scheduling refusal."""
 
     default_message = "The scheduling request could not be completed."
 
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
 
-
-class InvalidRequest(SchedulingError):
+class InvalidRequest(SchedulingError, errors.Invalid):
     """The request itself is malformed (bad plan, unknown scope, missing reason)."""
 
 
@@ -26,15 +24,15 @@ class InvalidPlan(InvalidRequest):
     """A series plan that cannot be turned into session dates."""
 
 
-class NotFound(SchedulingError):
+class NotFound(SchedulingError, errors.NotFound):
     default_message = "That record no longer exists."
 
 
-class InvalidTransition(SchedulingError):
+class InvalidTransition(SchedulingError, errors.Refused):
     """The appointment's status does not allow this change (e.g. cancelling a discharge)."""
 
 
-class RuleViolation(SchedulingError):
+class RuleViolation(SchedulingError, errors.Refused):
     """A hard rule of the schedule refuses the booking; ``rule`` names which one."""
 
     rule = "rule"
@@ -84,7 +82,7 @@ class TreatmentUnavailable(RuleViolation):
     rule = "treatment"
 
 
-class SlotTaken(RuleViolation):
+class SlotTaken(RuleViolation, errors.Conflict):
     """Another booking holds the chair, the monitor or the patient's time.
 
     Raised when the re-check inside the booking transaction (or the database's exclusion
@@ -94,6 +92,8 @@ class SlotTaken(RuleViolation):
     """
 
     rule = "taken"
+    # A lost race, not a refusal: the MRO would find Refused's 422 first.
+    status = errors.Conflict.status
     default_message = "That slot was just taken by another booking. Here is a fresh preview."
 
     def __init__(self, detail: str | None = None) -> None:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..audit import Actor, record_event
+from ..errors import Invalid, NotFound
 from ..scheduling.shifts import local_instant
 
 # How far ahead a new weekly shift pattern is turned into concrete shifts at once (the daily
@@ -19,22 +20,19 @@ SHIFT_HORIZON_DAYS = 180
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-class SetupError(ValueError):
-    """The change was refused; ``errors`` maps field names ("" for the whole form) to text."""
+class SetupError(Invalid):
+    """The change was refused: a sentence, or field names mapped to text ("" for the whole
+    form, which becomes the message)."""
 
     def __init__(self, errors: Mapping[str, str] | str) -> None:
-        self.errors = {"": errors} if isinstance(errors, str) else dict(errors)
-        super().__init__("; ".join(self.errors.values()))
-
-    @property
-    def message(self) -> str:
-        if list(self.errors) == [""]:
-            return self.errors[""]
-        general = self.errors.get("")
-        return general or "Please correct the highlighted fields."
+        given = {"": errors} if isinstance(errors, str) else dict(errors)
+        general = given.pop("", None)
+        super().__init__(
+            general or ("Please correct the highlighted fields." if given else None), fields=given
+        )
 
 
-class SetupNotFound(LookupError):
+class SetupNotFound(NotFound):
     """The record to change does not exist (any more)."""
 
 

@@ -76,11 +76,8 @@ def _attempt(
         abort(404)
     except setup.SetupError as error:
         db.session.rollback()
-        unplaced = apply_errors(form, error.errors)
-        for message in unplaced:
+        for message in [error.message, *apply_errors(form, error.fields)]:
             flash(message, "error")
-        if len(unplaced) < len(error.errors):
-            flash("Please correct the highlighted fields.", "error")
         return rerender(), 422
     flash(done, "success")
     return redirect(redirect_to(result))
@@ -354,7 +351,8 @@ WINDOW_FIELDS = {"starts_at": "start_date", "ends_at": "end_date"}
 
 def _window_errors(error: setup.SetupError) -> setup.SetupError:
     """The services name ``starts_at``/``ends_at``; the form has date and time inputs."""
-    return setup.SetupError({WINDOW_FIELDS.get(k, k): v for k, v in error.errors.items()})
+    fields = {WINDOW_FIELDS.get(k, k): v for k, v in error.fields.items()}
+    return setup.SetupError({**fields, "": error.message})
 
 
 def _window(form: WindowForm) -> tuple[dt.datetime | None, dt.datetime | None, dict[str, str]]:
@@ -826,8 +824,8 @@ def _save_protocol(form: ProtocolForm, protocol_id: int | None) -> Callable[[], 
             )
         except setup.SetupError as error:
             # The service reports phase problems as "phases"; show them by the first phase.
-            if "phases" in error.errors:
-                error.errors["phase1_sessions"] = error.errors.pop("phases")
+            if "phases" in error.fields:
+                error.fields["phase1_sessions"] = error.fields.pop("phases")
             raise
 
     return change

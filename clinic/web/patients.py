@@ -65,7 +65,7 @@ def new() -> Response | tuple[str, int] | str:
             )
         except PatientError as error:
             db.session.rollback()
-            for message in apply_errors(form, error.errors):
+            for message in apply_errors(form, error.fields):
                 flash(message, "error")
             flash(error.message, "error")
             return render_template("patients/form.html", form=form, patient=None), 422
@@ -134,7 +134,7 @@ def edit(patient_id: int) -> Response | tuple[str, int] | str:
             )
         except PatientError as error:
             db.session.rollback()
-            for message in apply_errors(form, error.errors):
+            for message in apply_errors(form, error.fields):
                 flash(message, "error")
             flash(error.message, "error")
             return render_template("patients/form.html", form=form, patient=patient), 422
