@@ -35,11 +35,13 @@ class JobSpec:
 
 
 def materialize_upcoming_shifts(app: Flask) -> None:
-    from .scheduling.shifts import materialize_shifts
+    from .scheduling.shifts import SHIFT_HORIZON_DAYS, materialize_shifts
 
     with app.app_context():
         today = dt.datetime.now(dt.UTC).date()
-        added = materialize_shifts(db.session, start=today, end=today + dt.timedelta(days=180))
+        added = materialize_shifts(
+            db.session, start=today, end=today + dt.timedelta(days=SHIFT_HORIZON_DAYS)
+        )
         db.session.commit()
         if added:
             log.info("materialized %d shifts", added)

@@ -14,11 +14,20 @@ from .location import Closure, Location, OpeningHours
 from .notification import Channel, Notification, NotificationKind, NotificationStatus
 from .patient import Patient
 from .resources import Capability, Chair, ChairBlock
-from .staff import Certification, Shift, ShiftTemplate, Staff, StaffRole, TimeOff
+from .staff import (
+    CERTIFICATION_WARNING_DAYS,
+    Certification,
+    Shift,
+    ShiftTemplate,
+    Staff,
+    StaffRole,
+    TimeOff,
+)
 from .treatment import NO_DRIVING_NOTICE, Protocol, Route, TreatmentType
 from .user import MIN_PASSWORD_LENGTH, ApiToken, LoginAttempt, LoginSession, Role, User
 
 __all__ = [
+    "CERTIFICATION_WARNING_DAYS",
     "LIVE_STATUSES",
     "MIN_PASSWORD_LENGTH",
     "NO_DRIVING_NOTICE",

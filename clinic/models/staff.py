@@ -18,6 +18,10 @@ class StaffRole(enum.StrEnum):
     TECH = "tech"
 
 
+# Certifications that expire within this many days are flagged on the board and set-up pages.
+CERTIFICATION_WARNING_DAYS = 30
+
+
 class Staff(Base):
     __tablename__ = "staff"
 

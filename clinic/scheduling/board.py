@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..errors import NotFound
 from ..models import (
+    CERTIFICATION_WARNING_DAYS,
     Appointment,
     AppointmentStatus,
     Chair,
@@ -32,7 +33,6 @@ from ..models import (
 )
 from .shifts import local_instant
 
-CERTIFICATION_WARNING_DAYS = 30
 DEFAULT_OPENING = (dt.time(8, 0), dt.time(18, 0))
 
 STATUS_LABELS: dict[AppointmentStatus, str] = {

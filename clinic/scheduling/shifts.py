@@ -16,6 +16,10 @@ from sqlalchemy.orm import Session
 
 from ..models import Location, Shift, ShiftTemplate
 
+# How far ahead weekly patterns are kept expanded into concrete shifts: a new pattern at
+# once, and the job that runs every few hours keeps extending it.
+SHIFT_HORIZON_DAYS = 180
+
 
 def local_instant(day: dt.date, wall_time: dt.time, tz: ZoneInfo) -> dt.datetime:
     """The UTC instant of a wall-clock time on a day at a location (DST-safe)."""

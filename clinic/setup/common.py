@@ -14,9 +14,6 @@ from ..audit import Actor, record_event
 from ..errors import Invalid, NotFound
 from ..scheduling.shifts import local_instant
 
-# How far ahead a new weekly shift pattern is turned into concrete shifts at once (the daily
-# job keeps extending it).
-SHIFT_HORIZON_DAYS = 180
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..models import (
+    CERTIFICATION_WARNING_DAYS,
     Certification,
     Chair,
     ChairBlock,
@@ -23,8 +24,6 @@ from ..models import (
     TreatmentType,
     User,
 )
-
-EXPIRY_WARNING_DAYS = 30
 
 
 @cache
@@ -53,7 +52,7 @@ def overview(session: Session, *, today: dt.date) -> Overview:
             .join(Staff)
             .where(
                 Staff.active,
-                Certification.expires_on <= today + dt.timedelta(days=EXPIRY_WARNING_DAYS),
+                Certification.expires_on <= today + dt.timedelta(days=CERTIFICATION_WARNING_DAYS),
             )
             .options(joinedload(Certification.staff))
             .order_by(Certification.expires_on)

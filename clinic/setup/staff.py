@@ -24,9 +24,8 @@ from ..models import (
     TimeOff,
 )
 from ..patients import normalise_email
-from ..scheduling.shifts import materialize_shifts
+from ..scheduling.shifts import SHIFT_HORIZON_DAYS, materialize_shifts
 from .common import (
-    SHIFT_HORIZON_DAYS,
     WEEKDAYS,
     SetupError,
     SetupNotFound,

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from .. import setup
 from ..extensions import db
-from ..models import Certification, Chair
+from ..models import CERTIFICATION_WARNING_DAYS, Certification, Chair
 from ..permissions import Permission
 from ..setup import queries
 from .access import current_actor, require
@@ -427,7 +427,7 @@ def staff() -> Any:
             staff=queries.all_staff(db.session),
             form=form,
             today=today,
-            warn_until=today + dt.timedelta(days=queries.EXPIRY_WARNING_DAYS),
+            warn_until=today + dt.timedelta(days=CERTIFICATION_WARNING_DAYS),
         )
 
     if not form.is_submitted():
@@ -471,7 +471,7 @@ def _staff_page(staff_id: int, **forms: FlaskForm) -> str:
         time_off_form=forms.get("time_off_form") or WindowForm(formdata=None),
         delete_form=DeleteForm(formdata=None),
         today=now.date(),
-        warn_until=now.date() + dt.timedelta(days=queries.EXPIRY_WARNING_DAYS),
+        warn_until=now.date() + dt.timedelta(days=CERTIFICATION_WARNING_DAYS),
         tz=setup.staff_timezone(db.session, staff_id),
         weekdays=setup.WEEKDAYS,
     )

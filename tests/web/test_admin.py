@@ -475,7 +475,7 @@ def test_services_refuse_unknown_roles_routes_and_zones_for_every_caller(session
         setup.save_staff(
             session, staff_id=None, name="X", email=None, role="pilot", active=True, actor=SYSTEM
         )
-    assert staff.value.errors == {"role": "Choose nurse, prescriber or tech."}
+    assert staff.value.fields == {"role": "Choose nurse, prescriber or tech."}
     with pytest.raises(setup.SetupError) as location:
         setup.save_location(
             session,
@@ -483,5 +483,5 @@ def test_services_refuse_unknown_roles_routes_and_zones_for_every_caller(session
             data=setup.LocationInput(name="Y", timezone="Mars/Olympus"),
             actor=SYSTEM,
         )
-    assert "time zone" in location.value.errors["timezone"]
+    assert "time zone" in location.value.fields["timezone"]
     assert count_rows(session, Staff) == 0 and count_rows(session, Location) == 0

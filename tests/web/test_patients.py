@@ -101,7 +101,7 @@ def test_each_bad_field_gets_its_own_message(session, field, value, message):
     values[field] = value
     with pytest.raises(PatientError) as raised:
         create_patient(session, data=PatientInput(**values), actor=DESK, now=NOW)
-    assert message in raised.value.errors[field]
+    assert message in raised.value.fields[field]
     session.rollback()
     assert count_rows(session, Patient) == 0
     assert count_rows(session, AuditEvent) == 0
@@ -117,7 +117,7 @@ def test_all_problems_are_reported_together(session):
             actor=DESK,
             now=NOW,
         )
-    assert set(raised.value.errors) == {
+    assert set(raised.value.fields) == {
         "mrn",
         "given_name",
         "family_name",
@@ -145,7 +145,7 @@ def test_mrn_must_be_unique_ignoring_case(session):
             actor=DESK,
             now=NOW,
         )
-    assert raised.value.errors == {"mrn": "Another patient already has this MRN."}
+    assert raised.value.fields == {"mrn": "Another patient already has this MRN."}
 
 
 def test_update_records_changed_fields_and_consent(session):
