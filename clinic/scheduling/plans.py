@@ -4,6 +4,10 @@ A plan is plain data. ``plan_from_protocol`` reads a protocol (phases of session
 minimum spacing, maximum span); ``plan_custom`` takes a count and weekdays. Either way the
 plan holds one target date per session; the search then finds a time, chair, monitor (and
 prescriber) on each date, or says why it cannot and offers the nearest alternatives.
+
+``plan_series`` turns what the booking form asked for (a ``PlanRequest``) into a plan, and
+``plan_for_starts`` re-dates a plan to the local days of the times the user chose; the
+default first day of a series (``next_weekday``) is decided here too, not in the views.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from ..models import Protocol
+from ..models import Location, Protocol
 from .errors import InvalidPlan, NotFound
 from .wording import WEEKDAY_NAMES, day_text
 
@@ -31,6 +35,30 @@ SPREAD_OFFSETS: dict[int, tuple[int, ...]] = {
     6: (0, 1, 2, 3, 4, 5),
     7: (0, 1, 2, 3, 4, 5, 6),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    """What the booking form asks for, as typed values (None where the form had nothing).
+
+    ``mode`` is "protocol" (follow ``protocol_id``) or "custom" (``count`` sessions of
+    ``treatment_type_id`` on ``weekdays``); ``min_hours_between`` None means the default 24.
+    """
+
+    location_id: int | None
+    first_date: dt.date | None
+    mode: str = "protocol"
+    protocol_id: int | None = None
+    treatment_type_id: int | None = None
+    count: int | None = None
+    min_hours_between: int | None = None
+    weekdays: tuple[int, ...] = ()
+    preferred_start: dt.time | None = None
+    preferred_end: dt.time | None = None
+
+
+DEFAULT_SPACING_HOURS = 24
+DEFAULT_SESSION_COUNT = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,3 +256,68 @@ def _phase_dates(
             previous = day
         day += dt.timedelta(days=1)
     return dates
+
+
+def next_weekday(after: dt.date) -> dt.date:
+    """The first Monday-to-Friday day after ``after``: the default first day of a booking."""
+    day = after + dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def plan_series(session: Session, request: PlanRequest) -> SeriesPlan:
+    """The plan ``request`` describes; a missing choice is an ``InvalidPlan`` naming its field."""
+    problems: dict[str, str] = {}
+    if request.location_id is None:
+        problems["location_id"] = "Choose a location."
+    if request.first_date is None:
+        problems["first_date"] = "Choose the date of the first session (YYYY-MM-DD)."
+    custom = request.mode == "custom"
+    if not custom and request.protocol_id is None:
+        problems["protocol_id"] = "Choose a protocol, or switch to a custom pattern."
+    if custom:
+        if request.treatment_type_id is None:
+            problems["treatment_type_id"] = "Choose the treatment."
+        if request.count is None:
+            problems["count"] = "Enter how many sessions to book (1 to 60)."
+        if not request.weekdays:
+            problems["weekdays"] = "Tick the weekdays for the sessions."
+    if problems:
+        raise InvalidPlan(fields=problems)
+    assert request.location_id is not None and request.first_date is not None
+    if not custom:
+        assert request.protocol_id is not None
+        return plan_from_protocol(
+            session,
+            protocol_id=request.protocol_id,
+            location_id=request.location_id,
+            first_date=request.first_date,
+            weekdays=request.weekdays,
+            preferred_start=request.preferred_start,
+            preferred_end=request.preferred_end,
+        )
+    assert request.treatment_type_id is not None and request.count is not None
+    return plan_custom(
+        treatment_type_id=request.treatment_type_id,
+        location_id=request.location_id,
+        first_date=request.first_date,
+        count=request.count,
+        weekdays=request.weekdays,
+        min_hours_between=(
+            DEFAULT_SPACING_HOURS
+            if request.min_hours_between is None
+            else request.min_hours_between
+        ),
+        preferred_start=request.preferred_start,
+        preferred_end=request.preferred_end,
+    )
+
+
+def plan_for_starts(
+    session: Session, plan: SeriesPlan, starts: Sequence[dt.datetime]
+) -> SeriesPlan:
+    """``plan`` aimed at the local days (in the plan's location) of the chosen ``starts``."""
+    location = session.get(Location, plan.location_id)
+    tz = location.tz if location is not None else dt.UTC
+    return plan_with_dates(plan, [start.astimezone(tz).date() for start in starts])

@@ -1,12 +1,17 @@
-"""Generic error pages: they never echo the request or any record."""
+"""Error pages and the app-wide answer to a domain error; pages never echo the request."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from ..errors import DomainError, NotFound
+from .answers import refusal_page
+from .formtools import safe_return_url
 
 log = logging.getLogger("clinic.web")
 
@@ -21,6 +26,23 @@ def register_errorhandlers(app: Flask) -> None:
             message="This form has expired or was not sent from this site. "
             "Go back, reload the page and try again.",
         ), 400
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError) -> ResponseReturnValue:
+        """A refusal no form page answered: a record that is gone is a 404 page; a refused
+        button press is flashed and sent back to its blueprint's page; anything else shows
+        the refusal's sentence on the error page with the refusal's status."""
+        if isinstance(error, NotFound):
+            return render_template(
+                "error.html", code=404, title="Not Found", message=GENERIC_MESSAGES[404]
+            ), 404
+        back = refusal_page(request.blueprint)
+        if back is not None and request.method == "POST":
+            flash(error.message, "error")
+            return redirect(safe_return_url(url_for(back)))
+        return render_template(
+            "error.html", code=error.status, title="Not possible", message=error.message
+        ), error.status
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:

@@ -7,6 +7,8 @@ words. The forms add CSRF protection, labels, input types and length limits.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,7 +19,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from ..patients import PatientInput
-from .formtools import CheckboxesField, LooseRadioField, LooseSelectField, options
+from ..scheduling.plans import PlanRequest
+from .fields import DateField, IntegerField, TimeField
+from .formtools import CheckboxesField, LooseRadioField, LooseSelectField, options, parse_int
 
 
 class PatientForm(FlaskForm):
@@ -105,14 +109,25 @@ class CancelForm(ActionForm):
     )
 
 
+NEW_START_WORDING = "Enter a date (YYYY-MM-DD) and a time."
+
+
 class RescheduleForm(ActionForm):
     scope = LooseRadioField("Which sessions", choices=options(SCOPE_CHOICES), default="one")
-    new_date = StringField(
-        "New date", validators=[InputRequired("Choose the new date."), Length(max=20)]
+    new_date = DateField(
+        "New date", validators=[InputRequired("Choose the new date.")], invalid=NEW_START_WORDING
     )
-    new_time = StringField(
-        "New start time", validators=[InputRequired("Choose the new time."), Length(max=10)]
+    new_time = TimeField(
+        "New start time",
+        validators=[InputRequired("Choose the new time.")],
+        invalid=NEW_START_WORDING,
     )
+
+    def new_start(self) -> tuple[dt.date, dt.time]:
+        """The new local day and wall-clock time (call after ``validate``)."""
+        day, time = self.new_date.value, self.new_time.value
+        assert day is not None and time is not None
+        return day, time.replace(tzinfo=None)
 
 
 class SingleSessionForm(FlaskForm):
@@ -121,7 +136,7 @@ class SingleSessionForm(FlaskForm):
     patient_id = HiddenField()
     treatment_type_id = LooseSelectField("Treatment", choices=[])
     location_id = LooseSelectField("Location", choices=[])
-    date = StringField("Date", validators=[Length(max=20)])
+    date = DateField("Date", invalid="Choose a date (YYYY-MM-DD).")
     slot = HiddenField()
 
 
@@ -148,9 +163,34 @@ class SeriesPlanForm(FlaskForm):
     )
     protocol_id = LooseSelectField("Protocol", choices=[])
     treatment_type_id = LooseSelectField("Treatment", choices=[])
-    count = StringField("Number of sessions", validators=[Length(max=3)])
-    min_hours_between = StringField("At least hours apart", validators=[Length(max=4)])
-    first_date = StringField("First date", validators=[Length(max=20)])
+    count = IntegerField(
+        "Number of sessions", max_length=3, invalid="Enter how many sessions to book (1 to 60)."
+    )
+    min_hours_between = IntegerField(
+        "At least hours apart", max_length=4, invalid="Enter a whole number of hours."
+    )
+    first_date = DateField(
+        "First date", invalid="Choose the date of the first session (YYYY-MM-DD)."
+    )
     weekdays = CheckboxesField("Weekdays the patient can come", choices=options(WEEKDAY_CHOICES))
-    preferred_start = StringField("Preferred start, from", validators=[Length(max=10)])
-    preferred_end = StringField("Preferred start, until", validators=[Length(max=10)])
+    preferred_start = TimeField(
+        "Preferred start, from", invalid="Enter a time as HH:MM, or leave it empty."
+    )
+    preferred_end = TimeField(
+        "Preferred start, until", invalid="Enter a time as HH:MM, or leave it empty."
+    )
+
+    def to_request(self) -> PlanRequest:
+        weekdays = (parse_int(day) for day in self.weekdays.data or [])
+        return PlanRequest(
+            location_id=parse_int(self.location_id.data),
+            first_date=self.first_date.value,
+            mode=self.mode.data or "protocol",
+            protocol_id=parse_int(self.protocol_id.data),
+            treatment_type_id=parse_int(self.treatment_type_id.data),
+            count=self.count.value,
+            min_hours_between=self.min_hours_between.value,
+            weekdays=tuple(day for day in weekdays if day is not None),
+            preferred_start=self.preferred_start.value,
+            preferred_end=self.preferred_end.value,
+        )
