@@ -15,9 +15,14 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 
 def apply_errors(form: FlaskForm, errors: Mapping[str, str]) -> list[str]:
-    """Put each service error next to its field; return the ones no field shows."""
+    """Put each service error next to its field; return the ones no field shows.
+
+    A form whose fields are named differently from the service's (a date and a time input
+    for one ``starts_at``) maps the service's names in its ``service_fields`` attribute."""
     unplaced = []
+    aliases: Mapping[str, str] = getattr(form, "service_fields", {})
     for name, message in errors.items():
+        name = aliases.get(name, name)
         field = form._fields.get(name) if name else None
         if field is None:
             unplaced.append(message)

@@ -1,0 +1,124 @@
+"""User accounts: create, change role or link, reset a password."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, url_for
+from flask.typing import ResponseReturnValue
+from wtforms import SelectChoice
+
+from ... import setup
+from ...clock import now
+from ...extensions import db
+from ...models import User
+from ...permissions import Permission
+from ...setup import queries
+from ..access import current_actor, require
+from ..answers import submit
+from ..formtools import options, parse_int
+from . import bp
+from .forms import EditUserForm, NewUserForm, PasswordForm
+
+
+def _staff_options() -> list[SelectChoice]:
+    return options(queries.staff_choices(db.session()), blank="— none —")
+
+
+def _edit_form(account: User) -> EditUserForm:
+    form = EditUserForm(formdata=None)
+    form.staff_id.choices = _staff_options()
+    form.role.data = account.role.value
+    form.active.data = account.active
+    form.staff_id.data = str(account.staff_id or "")
+    return form
+
+
+def _user_or_404(user_id: int) -> User:
+    account = db.session.get(User, user_id)
+    if account is None:
+        abort(404)
+    return account
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@require(Permission.MANAGE_USERS)
+def users() -> ResponseReturnValue:
+    form = NewUserForm()
+    form.staff_id.choices = _staff_options()
+
+    def render() -> str:
+        return render_template("admin/users.html", users=queries.all_users(db.session()), form=form)
+
+    if not form.is_submitted():
+        return render()
+    return submit(
+        form,
+        lambda: setup.create_user_account(
+            db.session(),
+            username=form.username.data or "",
+            role=form.role.data or "",
+            password=form.password.data or "",
+            staff_id=parse_int(form.staff_id.data),
+            actor=current_actor(),
+        ),
+        done="User created. Give them their password in person.",
+        redirect_to=lambda _: url_for("admin.users"),
+        rerender=render,
+    )
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@require(Permission.MANAGE_USERS)
+def user(user_id: int) -> ResponseReturnValue:
+    account = _user_or_404(user_id)
+    form = EditUserForm()
+    form.staff_id.choices = _staff_options()
+    if not form.is_submitted():
+        form = _edit_form(account)
+
+    def render() -> str:
+        return render_template(
+            "admin/user.html",
+            form=form,
+            password_form=PasswordForm(formdata=None),
+            account=account,
+        )
+
+    if not form.is_submitted():
+        return render()
+    return submit(
+        form,
+        lambda: setup.update_user_account(
+            db.session(),
+            user_id=user_id,
+            role=form.role.data or "",
+            active=bool(form.active.data),
+            staff_id=parse_int(form.staff_id.data),
+            actor=current_actor(),
+            now=now(),
+        ),
+        done="User saved.",
+        redirect_to=lambda _: url_for("admin.users"),
+        rerender=render,
+    )
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@require(Permission.MANAGE_USERS)
+def user_password(user_id: int) -> ResponseReturnValue:
+    account = _user_or_404(user_id)
+    form = PasswordForm()
+    return submit(
+        form,
+        lambda: setup.reset_password(
+            db.session(),
+            user_id=user_id,
+            password=form.password.data or "",
+            actor=current_actor(),
+            now=now(),
+        ),
+        done="Password changed; the user's open sessions have ended.",
+        redirect_to=lambda _: url_for("admin.users"),
+        rerender=lambda: render_template(
+            "admin/user.html", form=_edit_form(account), password_form=form, account=account
+        ),
+    )
