@@ -11,6 +11,7 @@ Flask-SQLAlchemy removes the session when the request ends.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Blueprint, flash, redirect
@@ -80,16 +81,31 @@ def submit(
     return redirect(redirect_to(result))
 
 
-# Where the app-wide handler sends a refused button press back to, per blueprint.
-_REFUSAL_PAGES: dict[str, str] = {}
+@dataclass(frozen=True, slots=True)
+class RefusalPage:
+    """Where the app-wide handler sends a refused button press of one blueprint."""
+
+    endpoint: str
+    # Whether a record that is gone is flashed too (a list page explains it) or is a 404.
+    not_found_too: bool = False
+    # The form field that may name a safe same-site page to go back to instead (None: none).
+    next_arg: str | None = "next"
 
 
-def refusals_return_to(blueprint: Blueprint, endpoint: str) -> None:
-    """A ``DomainError`` escaping one of ``blueprint``'s views (other than ``NotFound``)
-    is flashed and answered with a redirect to ``endpoint`` (unless the form names a safe
-    same-site ``next`` page)."""
-    _REFUSAL_PAGES[blueprint.name] = endpoint
+_REFUSAL_PAGES: dict[str, RefusalPage] = {}
 
 
-def refusal_page(blueprint: str | None) -> str | None:
+def refusals_return_to(
+    blueprint: Blueprint,
+    endpoint: str,
+    *,
+    not_found_too: bool = False,
+    next_arg: str | None = "next",
+) -> None:
+    """A ``DomainError`` escaping one of ``blueprint``'s POST views is flashed and answered
+    with a redirect to ``endpoint`` (or to the safe same-site page the form names)."""
+    _REFUSAL_PAGES[blueprint.name] = RefusalPage(endpoint, not_found_too, next_arg)
+
+
+def refusal_page(blueprint: str | None) -> RefusalPage | None:
     return _REFUSAL_PAGES.get(blueprint or "")

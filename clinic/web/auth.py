@@ -27,8 +27,9 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from ..clock import now
 from ..extensions import db, login_manager
-from ..models import User, utcnow
+from ..models import User
 from ..security.sessions import log_out
 from ..security.throttle import ThrottlePolicy, authenticate
 from ..security.web import SESSION_KEY
@@ -70,17 +71,17 @@ def login() -> Response | tuple[str, int] | str:
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        now = utcnow()
+        current = now()
         outcome = authenticate(
             db.session(),
             username=form.username.data or "",
             password=form.password.data or "",
             source_address=request.remote_addr,
-            now=now,
+            now=current,
             policy=ThrottlePolicy.from_config(current_app.config),
         )
         if outcome.locked_until is not None:
-            minutes = max(1, math.ceil((outcome.locked_until - now).total_seconds() / 60))
+            minutes = max(1, math.ceil((outcome.locked_until - current).total_seconds() / 60))
             flash(
                 "Too many failed login attempts for this account. Try again in "
                 f"{minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator.",
@@ -102,7 +103,7 @@ def login() -> Response | tuple[str, int] | str:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Response:
-    log_out(db.session(), session_id=session.get(SESSION_KEY), actor=current_actor(), now=utcnow())
+    log_out(db.session(), session_id=session.get(SESSION_KEY), actor=current_actor(), now=now())
     logout_user()
     session.clear()
     flash("You have been logged out.", "info")

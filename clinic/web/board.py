@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
 
+from ..clock import now as clock_now
 from ..extensions import db
 from ..permissions import Permission
 from ..scheduling.board import (
@@ -30,12 +31,8 @@ def _setup(state: object) -> None:
     register_filters(state.app)  # type: ignore[attr-defined]
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def _pick_location() -> tuple[int, str, str, list[tuple[int, str, str]]] | None:
-    locations = list_locations(db.session)
+    locations = list_locations(db.session())
     if not locations:
         return None
     wanted = parse_int(request.args.get("location"))
@@ -80,13 +77,13 @@ def closed_intervals(board: DayBoard) -> list[tuple[dt.datetime, dt.datetime]]:
 @bp.route("/")
 @require(Permission.VIEW_SCHEDULE)
 def day() -> str:
-    now = _now()
+    now = clock_now()
     picked = _pick_location()
     if picked is None:
         return render_template("board/no_location.html")
     location_id, _, timezone, locations = picked
     board_day = _pick_day(timezone, now)
-    board = load_day_board(db.session, location_id=location_id, day=board_day, now=now)
+    board = load_day_board(db.session(), location_id=location_id, day=board_day, now=now)
     today = now.astimezone(ZoneInfo(timezone)).date()
     return render_template(
         "board/day.html",
@@ -106,14 +103,14 @@ def day() -> str:
 @bp.route("/week")
 @require(Permission.VIEW_SCHEDULE)
 def week() -> str:
-    now = _now()
+    now = clock_now()
     picked = _pick_location()
     if picked is None:
         return render_template("board/no_location.html")
     location_id, _, timezone, locations = picked
     some_day = _pick_day(timezone, now)
     first_day = some_day - dt.timedelta(days=some_day.weekday())
-    board = load_week_board(db.session, location_id=location_id, first_day=first_day, now=now)
+    board = load_week_board(db.session(), location_id=location_id, first_day=first_day, now=now)
     return render_template(
         "board/week.html",
         board=board,
@@ -127,13 +124,13 @@ def week() -> str:
 @bp.route("/sheet")
 @require(Permission.VIEW_SCHEDULE)
 def sheet() -> str:
-    now = _now()
+    now = clock_now()
     picked = _pick_location()
     if picked is None:
         return render_template("board/no_location.html")
     location_id, _, timezone, _locations = picked
     board_day = _pick_day(timezone, now)
-    board = load_day_board(db.session, location_id=location_id, day=board_day, now=now)
+    board = load_day_board(db.session(), location_id=location_id, day=board_day, now=now)
     return render_template(
         "board/sheet.html", board=board, printed_at=now.astimezone(ZoneInfo(timezone))
     )
@@ -141,10 +138,9 @@ def sheet() -> str:
 
 def _nav(endpoint: str, location_id: int, day: dt.date, *, days: int) -> dict[str, str]:
     def link(target: dt.date | None) -> str:
-        args: dict[str, object] = {"location": location_id}
-        if target is not None:
-            args["date"] = target.isoformat()
-        return url_for(endpoint, **args)
+        if target is None:
+            return url_for(endpoint, location=location_id)
+        return url_for(endpoint, location=location_id, date=target.isoformat())
 
     return {
         "previous": link(day - dt.timedelta(days=days)),

@@ -6,18 +6,19 @@ gets the same plain 404 as any unknown address, so a guess learns nothing.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
+from ..clock import now
 from ..extensions import db
-from ..notify.errors import NotifyError
 from ..notify.feed import calendar_feed, regenerate_calendar_token, revoke_calendar_token
 from ..permissions import Permission
 from .access import current_actor, require
+from .answers import refusals_return_to
 
 bp = Blueprint("calendar", __name__)
+# A patient removed meanwhile: say so on the patient list (the patient page is gone).
+refusals_return_to(bp, "patients.index", not_found_too=True, next_arg=None)
 
 
 @bp.route("/calendar/<token>.ics")
@@ -25,7 +26,7 @@ def feed(token: str) -> Response:
     body = calendar_feed(
         db.session(),
         token=token,
-        now=dt.datetime.now(dt.UTC),
+        now=now(),
         clinic_name=str(current_app.config.get("CLINIC_NAME") or "Clinic"),
         sender=str(current_app.config.get("MAIL_SENDER") or ""),
     )
@@ -52,22 +53,10 @@ def _back_to_patient(patient_id: int) -> Response:
     return redirect(url_for("main.home"))
 
 
-def _back_to_patients() -> Response:
-    if "patients.index" in current_app.view_functions:
-        return redirect(url_for("patients.index"))
-    return redirect(url_for("main.home"))
-
-
 @bp.route("/patients/<int:patient_id>/calendar-feed/regenerate", methods=["POST"])
 @require(Permission.EDIT_PATIENTS)
 def regenerate(patient_id: int) -> Response:
-    try:
-        token = regenerate_calendar_token(
-            db.session(), patient_id=patient_id, actor=current_actor()
-        )
-    except NotifyError as error:
-        flash(error.message, "error")
-        return _back_to_patients()
+    token = regenerate_calendar_token(db.session(), patient_id=patient_id, actor=current_actor())
     flash(f"New calendar link: {feed_url(token)} — any earlier link no longer works.", "success")
     return _back_to_patient(patient_id)
 
@@ -75,10 +64,6 @@ def regenerate(patient_id: int) -> Response:
 @bp.route("/patients/<int:patient_id>/calendar-feed/revoke", methods=["POST"])
 @require(Permission.EDIT_PATIENTS)
 def revoke(patient_id: int) -> Response:
-    try:
-        revoke_calendar_token(db.session(), patient_id=patient_id, actor=current_actor())
-    except NotifyError as error:
-        flash(error.message, "error")
-        return _back_to_patients()
+    revoke_calendar_token(db.session(), patient_id=patient_id, actor=current_actor())
     flash("The calendar link is switched off; it now shows nothing.", "success")
     return _back_to_patient(patient_id)

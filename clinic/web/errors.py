@@ -32,14 +32,18 @@ def register_errorhandlers(app: Flask) -> None:
         """A refusal no form page answered: a record that is gone is a 404 page; a refused
         button press is flashed and sent back to its blueprint's page; anything else shows
         the refusal's sentence on the error page with the refusal's status."""
-        if isinstance(error, NotFound):
+        back = refusal_page(request.blueprint) if request.method == "POST" else None
+        missing = isinstance(error, NotFound)
+        if back is not None and (back.not_found_too or not missing):
+            flash(error.message, "error")
+            # A page of a blueprint this app does not register falls back to the home page.
+            endpoint = back.endpoint if back.endpoint in app.view_functions else "main.home"
+            page = url_for(endpoint)
+            return redirect(safe_return_url(page, arg=back.next_arg) if back.next_arg else page)
+        if missing:
             return render_template(
                 "error.html", code=404, title="Not Found", message=GENERIC_MESSAGES[404]
             ), 404
-        back = refusal_page(request.blueprint)
-        if back is not None and request.method == "POST":
-            flash(error.message, "error")
-            return redirect(safe_return_url(url_for(back)))
         return render_template(
             "error.html", code=error.status, title="Not possible", message=error.message
         ), error.status

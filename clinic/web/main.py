@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, render_template
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from ..clock import now
 from ..extensions import db
 from ..models import Location
 
@@ -21,10 +20,10 @@ def home() -> str:
     locations = db.session.scalars(
         sa.select(Location).where(Location.active).order_by(Location.name)
     ).all()
-    now = dt.datetime.now(dt.UTC)
+    current = now()
     return render_template(
         "home.html",
-        locations=[(location, location.local_today(now)) for location in locations],
+        locations=[(location, location.local_today(current)) for location in locations],
     )
 
 
@@ -33,6 +32,6 @@ def healthz() -> tuple[Response, int]:
     try:
         db.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError:
-        db.session.rollback()
+        # Nothing to undo: the request's session is discarded when the request ends.
         return jsonify(status="unavailable", database="unreachable"), 503
     return jsonify(status="ok", database="ok"), 200

@@ -13,9 +13,9 @@ from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
+from ..clock import now
 from ..extensions import db
 from ..models import Channel, NotificationKind, NotificationStatus
-from ..notify.errors import NotifyError
 from ..notify.manage import (
     NotificationFilter,
     display_timezone,
@@ -24,8 +24,11 @@ from ..notify.manage import (
 )
 from ..permissions import Permission
 from .access import current_actor, require
+from .answers import refusals_return_to
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+# A refused retry (not failed, or gone meanwhile) is explained on the list it came from.
+refusals_return_to(bp, "notifications.index", not_found_too=True, next_arg="return_to")
 
 
 def _choices(values: list[str]) -> list[SelectChoice]:
@@ -104,17 +107,10 @@ def index() -> tuple[str, int] | str:
 @bp.route("/<int:notification_id>/retry", methods=["POST"])
 @require(Permission.MANAGE_NOTIFICATIONS)
 def retry(notification_id: int) -> Response:
-    try:
-        retry_notification(
-            db.session(),
-            notification_id=notification_id,
-            actor=current_actor(),
-            now=dt.datetime.now(dt.UTC),
-        )
-    except NotifyError as error:
-        flash(error.message, "error")
-    else:
-        flash(f"Message {notification_id} is queued again and will go out shortly.", "success")
+    retry_notification(
+        db.session(), notification_id=notification_id, actor=current_actor(), now=now()
+    )
+    flash(f"Message {notification_id} is queued again and will go out shortly.", "success")
     target = request.form.get("return_to", "")
     if target.startswith("/notifications") and not target.startswith("//"):
         return redirect(target)

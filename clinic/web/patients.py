@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
+from ..clock import now
 from ..extensions import db
+from ..models import Patient
 from ..patients import (
-    PatientError,
-    PatientNotFound,
     create_patient,
     load_patient_record,
     patient_input_from,
@@ -20,8 +19,9 @@ from ..patients import (
 )
 from ..permissions import Permission
 from .access import current_actor, require
+from .answers import submit
 from .forms import PatientForm
-from .formtools import apply_errors, register_filters
+from .formtools import register_filters
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 
@@ -29,10 +29,6 @@ bp = Blueprint("patients", __name__, url_prefix="/patients")
 @bp.record_once
 def _setup(state: object) -> None:
     register_filters(state.app)  # type: ignore[attr-defined]
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _phone_region() -> str:
@@ -43,38 +39,40 @@ def _phone_region() -> str:
 @require(Permission.VIEW_PATIENTS)
 def index() -> str:
     query = (request.args.get("q") or "").strip()[:200]
-    results = search_patients(db.session, query=query) if query else []
+    results = search_patients(db.session(), query=query) if query else []
     return render_template("patients/index.html", query=query, results=results)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @require(Permission.EDIT_PATIENTS)
-def new() -> Response | tuple[str, int] | str:
+def new() -> ResponseReturnValue:
     form = PatientForm()
-    if request.method == "GET" and request.args.get("q"):
-        _prefill_from_search(form, request.args["q"])
-    if form.validate_on_submit():
-        try:
-            patient = create_patient(
-                db.session,
-                # The form offers "active" only when editing: a new patient is active.
-                data=replace(form.to_input(), active=True),
-                actor=current_actor(),
-                now=_now(),
-                region=_phone_region(),
-            )
-        except PatientError as error:
-            db.session.rollback()
-            for message in apply_errors(form, error.fields):
-                flash(message, "error")
-            flash(error.message, "error")
-            return render_template("patients/form.html", form=form, patient=None), 422
-        flash(f"{patient.full_name} is registered.", "success")
-        if request.form.get("then") == "book":
-            return redirect(url_for("series.new", patient_id=patient.id))
-        return redirect(url_for("patients.detail", patient_id=patient.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("patients/form.html", form=form, patient=None), status
+
+    def render() -> str:
+        return render_template("patients/form.html", form=form, patient=None)
+
+    if not form.is_submitted():
+        if request.args.get("q"):
+            _prefill_from_search(form, request.args["q"])
+        return render()
+    return submit(
+        form,
+        lambda: create_patient(
+            db.session(),
+            # The form offers "active" only when editing: a new patient is active.
+            data=replace(form.to_input(), active=True),
+            actor=current_actor(),
+            now=now(),
+            region=_phone_region(),
+        ),
+        done=lambda patient: f"{patient.full_name} is registered.",
+        redirect_to=lambda patient: (
+            url_for("series.new", patient_id=patient.id)
+            if request.form.get("then") == "book"
+            else url_for("patients.detail", patient_id=patient.id)
+        ),
+        rerender=render,
+    )
 
 
 def _prefill_from_search(form: PatientForm, query: str) -> None:
@@ -89,13 +87,11 @@ def _prefill_from_search(form: PatientForm, query: str) -> None:
 @bp.route("/<int:patient_id>")
 @require(Permission.VIEW_PATIENTS)
 def detail(patient_id: int) -> str:
-    now = _now()
-    try:
-        record = load_patient_record(
-            db.session, patient_id=patient_id, actor=current_actor(), now=now
-        )
-    except PatientNotFound:
-        abort(404)
+    current = now()
+    # A patient that does not exist is a NotFound: the app-wide handler answers 404.
+    record = load_patient_record(
+        db.session(), patient_id=patient_id, actor=current_actor(), now=current
+    )
     token = record.patient.calendar_token
     feed_available = "calendar.feed" in current_app.view_functions
     feed_url = (
@@ -107,40 +103,35 @@ def detail(patient_id: int) -> str:
         patient=record.patient,
         feed_url=feed_url,
         feed_available=feed_available,
-        now=now,
+        now=current,
     )
 
 
 @bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
 @require(Permission.EDIT_PATIENTS)
-def edit(patient_id: int) -> Response | tuple[str, int] | str:
-    from ..models import Patient
-
+def edit(patient_id: int) -> ResponseReturnValue:
     patient = db.session.get(Patient, patient_id)
     if patient is None:
         abort(404)
     form = PatientForm()
-    if request.method == "GET":
+
+    def render() -> str:
+        return render_template("patients/form.html", form=form, patient=patient)
+
+    if not form.is_submitted():
         form.fill(patient_input_from(patient))
-    if form.validate_on_submit():
-        try:
-            update_patient(
-                db.session,
-                patient_id=patient_id,
-                data=form.to_input(),
-                actor=current_actor(),
-                now=_now(),
-                region=_phone_region(),
-            )
-        except PatientError as error:
-            db.session.rollback()
-            for message in apply_errors(form, error.fields):
-                flash(message, "error")
-            flash(error.message, "error")
-            return render_template("patients/form.html", form=form, patient=patient), 422
-        except PatientNotFound:
-            abort(404)
-        flash("The patient record is saved.", "success")
-        return redirect(url_for("patients.detail", patient_id=patient_id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("patients/form.html", form=form, patient=patient), status
+        return render()
+    return submit(
+        form,
+        lambda: update_patient(
+            db.session(),
+            patient_id=patient_id,
+            data=form.to_input(),
+            actor=current_actor(),
+            now=now(),
+            region=_phone_region(),
+        ),
+        done="The patient record is saved.",
+        redirect_to=lambda _: url_for("patients.detail", patient_id=patient_id),
+        rerender=render,
+    )
