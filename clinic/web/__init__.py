@@ -1,4 +1,7 @@
-"""Server-rendered web UI: one blueprint per area, each a views.py (+ forms.py)."""
+"""Server-rendered web UI: one blueprint per area (auth, main, board, patients, series,
+admin, audit, notifications, calendar, tokens); ``series`` and ``admin`` are packages of
+small view modules. ``answers`` is the one path from a domain error to a page, ``fields``
+and ``forms`` turn form input into the typed input each service takes."""
 
 from __future__ import annotations
 

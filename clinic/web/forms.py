@@ -1,8 +1,10 @@
-"""Forms of the front desk: patients, booking, session actions.
+"""Forms of the front desk (patients, booking, session actions), each parsing into the
+input its service takes (``to_input``, ``to_request``, ``new_start``).
 
-Fields are deliberately loose (strings, optional): the services hold the rules and return
-one message per field, so the web form and the JSON API refuse the same input with the same
-words. The forms add CSRF protection, labels, input types and length limits.
+Fields are deliberately loose (text, optional): the services hold the rules and return one
+message per field, so the web form and the JSON API refuse the same input with the same
+words. The forms add CSRF protection, labels, input types, length limits, and the wording
+for text that is not a date, a time or a number at all (the house fields).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Small helpers the UI blueprints share: field errors from services, safe return URLs,
-parsing optional form values, and the template filters for local times."""
+the lenient parsers behind the house fields (``web/fields.py``), select choices, and the
+template filters for local times."""
 
 from __future__ import annotations
 
@@ -58,14 +59,6 @@ def parse_time(raw: str | None) -> dt.time | None:
         return dt.time.fromisoformat(raw.strip())
     except ValueError:
         return None
-
-
-def parse_local_datetime(day: str | None, time: str | None) -> dt.datetime | None:
-    """A naive wall-clock datetime from a date and a time input, or None if either is bad."""
-    parsed_day, parsed_time = parse_date_arg(day), parse_time(time)
-    if parsed_day is None or parsed_time is None:
-        return None
-    return dt.datetime.combine(parsed_day, parsed_time.replace(tzinfo=None))
 
 
 def parse_int(raw: object) -> int | None:
