@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import abort, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
@@ -52,7 +50,7 @@ def _chair_page(chair_id: int, **forms: FlaskForm) -> str:
         "admin/chair.html",
         page=page,
         chair=page.chair,
-        tz=ZoneInfo(page.chair.location.timezone),
+        tz=page.chair.location.tz,
         form=forms.get("form") or ChairForm(formdata=None, obj=page.chair),
         block_form=forms.get("block_form") or WindowForm(formdata=None),
         delete_form=DeleteForm(formdata=None),
