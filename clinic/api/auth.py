@@ -7,10 +7,9 @@ the API needs no CSRF token).
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import g, request
 
+from .. import clock
 from ..audit import Actor
 from ..extensions import db
 from ..models import User
@@ -38,7 +37,7 @@ def authenticate_request() -> User:
             "An administrator creates one with 'clinic create-token USERNAME'.",
             headers={"WWW-Authenticate": CHALLENGE},
         )
-    user = authenticate(db.session, plain=plain, now=dt.datetime.now(dt.UTC))
+    user = authenticate(db.session(), plain=plain, now=clock.now())
     if user is None:
         raise ApiProblem(
             401,
