@@ -2,7 +2,7 @@
 
 Only ``Authorization: Bearer <token>`` authenticates: a browser's session cookie is ignored
 here, so a page on another site can never ride a logged-in user's cookie into the API (and
-the API needs no CSRF token).
+the API needs no CSRF token). Tokens themselves are ``clinic.accounts.tokens``'s.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from flask import g, request
 
 from .. import clock
+from ..accounts.tokens import authenticate
 from ..audit import Actor
 from ..extensions import db
 from ..models import User
 from .problems import ApiProblem
-from .tokens import authenticate
 
 CHALLENGE = 'Bearer realm="clinic api"'
 

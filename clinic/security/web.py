@@ -25,10 +25,10 @@ from werkzeug.exceptions import Unauthorized
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
+from ..accounts.sessions import SessionPolicy, SessionState, needs_touch, session_state, time_out
 from ..extensions import db, login_manager
 from ..models import LoginSession, User, utcnow
 from .audit_trail import guard_append_only
-from .sessions import SessionPolicy, SessionState, needs_touch, session_state, time_out
 
 # Where the Flask session keeps the LoginSession id. Flask-Login keeps the user id in
 # "_user_id"; both must agree with the row for the request to count as logged in.

@@ -10,6 +10,8 @@ from zoneinfo import available_timezones
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+# shim: removed at merge (users are read in clinic.accounts.queries)
+from ..accounts.queries import all_users  # noqa: F401
 from ..models import (
     CERTIFICATION_WARNING_DAYS,
     Certification,
@@ -188,16 +190,6 @@ def all_protocols(session: Session) -> list[Protocol]:
             sa.select(Protocol)
             .options(joinedload(Protocol.treatment_type))
             .order_by(Protocol.active.desc(), Protocol.name)
-        )
-    )
-
-
-def all_users(session: Session) -> list[User]:
-    return list(
-        session.scalars(
-            sa.select(User)
-            .options(joinedload(User.staff))
-            .order_by(User.active.desc(), User.username)
         )
     )
 
