@@ -26,9 +26,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from ..accounts.sessions import SessionPolicy, SessionState, needs_touch, session_state, time_out
+from ..audit import guard_append_only
 from ..extensions import db, login_manager
 from ..models import LoginSession, User, utcnow
-from .audit_trail import guard_append_only
 
 # Where the Flask session keeps the LoginSession id. Flask-Login keeps the user id in
 # "_user_id"; both must agree with the row for the request to count as logged in.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import cache
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -26,6 +26,15 @@ from ..models import (
     TreatmentType,
     User,
 )
+
+
+def display_timezone(session: Session) -> ZoneInfo:
+    """The clinic's wall clock for pages that span locations (the outbox, the audit trail):
+    the first active location's time zone, UTC when there is none."""
+    name = session.scalar(
+        sa.select(Location.timezone).where(Location.active).order_by(Location.id).limit(1)
+    )
+    return ZoneInfo(name or "UTC")
 
 
 @cache
