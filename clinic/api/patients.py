@@ -1,7 +1,8 @@
 """Patients: search, register, read (audited as a record view) and update.
 
-Validation (E.164 phones, real email addresses, a unique MRN...) is ``clinic.patients``'s,
-shared with the web forms; its field errors come back as a 422 naming each field.
+Validation (E.164 phones, real email addresses, a unique MRN...) and the lookups are
+``clinic.patients``'s, shared with the web forms; its field errors come back as a 422
+naming each field (``body.<field>``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .. import patients as service
 from ..extensions import db
 from ..models import Patient
 from ..permissions import Permission
-from . import api, queries
+from . import api
 from . import schemas as s
 from .auth import api_actor
 from .operations import Reply
@@ -84,7 +85,7 @@ def get_patient(patient_id: int) -> Patient:
     description="Send only the fields to change; `null` clears an optional field.",
 )
 def update_patient(patient_id: int, body: s.PatientUpdate) -> Patient:
-    current = queries.patient(db.session(), patient_id)
+    current = service.get_patient(db.session(), patient_id=patient_id)
     if current is None:
         raise ApiProblem(404, f"There is no patient with id {patient_id}.")
     changes = body.model_dump(include=body.model_fields_set)
