@@ -1,4 +1,9 @@
-"""Command line: ``clinic COMMAND`` (also ``flask --app clinic COMMAND``)."""
+"""Command line: ``clinic COMMAND`` (also ``flask --app clinic COMMAND``).
+
+Commands parse their arguments and call the same services as the web UI (accounts, demo,
+jobs), acting as the system actor and reading the app clock; a refusal exits non-zero with
+the service's own message.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,9 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
+from . import clock
+from .audit import SYSTEM
+from .errors import DomainError
 from .extensions import db
 
 
@@ -20,6 +28,11 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(worker_command)
     for command in (create_token_command, list_tokens_command, revoke_token_command):
         app.cli.add_command(command)
+
+
+def refusal(error: DomainError) -> click.ClickException:
+    """A service's refusal as a command error: every field's reason, in the service's words."""
+    return click.ClickException(" ".join(error.fields.values()) or error.message)
 
 
 def migrate_to_head() -> None:
@@ -40,7 +53,7 @@ def seed_demo_command() -> None:
     """Load a demo clinic (safe to run again: nothing is duplicated)."""
     from .demo import seed_demo
 
-    report = seed_demo(db.session)
+    report = seed_demo(db.session())
     click.echo(report.summary())
 
 
@@ -52,17 +65,17 @@ def seed_demo_command() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
 def create_user_command(username: str, role: str, password_stdin: bool) -> None:
-    """Create a user who can log in."""
-    from .users import UserError, create_user
+    """Create a user who can log in (the same rules and audit row as the admin page)."""
+    from .accounts import create_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        create_user(db.session, username=username, role=role, password=password)
-    except UserError as error:
-        raise click.ClickException(str(error)) from error
+        create_user(db.session(), username=username, role=role, password=password, actor=SYSTEM)
+    except DomainError as error:
+        raise refusal(error) from error
     click.echo(f"User {username} ({role}) created.")
 
 
@@ -77,8 +90,8 @@ def serve_command(host: str, port: int, demo: bool) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     migrate_to_head()
-    if demo and database_is_empty(db.session):
-        click.echo(seed_demo(db.session).summary())
+    if demo and database_is_empty(db.session()):
+        click.echo(seed_demo(db.session()).summary())
     click.echo(f"Clinic is running at http://{host}:{port}/")
     if demo:
         for username, role, password in DEMO_USERS:
@@ -114,17 +127,14 @@ def worker_command() -> None:
 @with_appcontext
 def create_token_command(username: str, name: str) -> None:
     """Create an API token for USERNAME and print it (shown this once only)."""
-    import datetime as dt
-
-    from .api.tokens import TokenError, create_token
-    from .audit import SYSTEM
+    from .accounts import create_token
 
     try:
         new = create_token(
-            db.session, username=username, name=name, actor=SYSTEM, now=dt.datetime.now(dt.UTC)
+            db.session(), username=username, name=name, actor=SYSTEM, now=clock.now()
         )
-    except TokenError as error:
-        raise click.ClickException(str(error)) from error
+    except DomainError as error:
+        raise refusal(error) from error
     click.echo(new.plain)
     click.echo(
         f"Token {new.token.id} for {username} created. Store it now: it is not shown again. "
@@ -138,9 +148,9 @@ def create_token_command(username: str, name: str) -> None:
 @with_appcontext
 def list_tokens_command(show_all: bool) -> None:
     """List API tokens (their first characters only; the tokens themselves are not kept)."""
-    from .api.tokens import list_tokens
+    from .accounts import list_tokens
 
-    tokens = list_tokens(db.session, include_revoked=show_all)
+    tokens = list_tokens(db.session(), include_revoked=show_all)
     if not tokens:
         click.echo("No API tokens.")
         return
@@ -158,15 +168,12 @@ def list_tokens_command(show_all: bool) -> None:
 @with_appcontext
 def revoke_token_command(token_id: int) -> None:
     """Revoke the API token with id TOKEN_ID (see list-tokens); it stops working at once."""
-    import datetime as dt
-
-    from .api.tokens import TokenError, revoke_token
-    from .audit import SYSTEM
+    from .accounts import revoke_token
 
     try:
-        revoke_token(db.session, token_id=token_id, actor=SYSTEM, now=dt.datetime.now(dt.UTC))
-    except TokenError as error:
-        raise click.ClickException(str(error)) from error
+        revoke_token(db.session(), token_id=token_id, actor=SYSTEM, now=clock.now())
+    except DomainError as error:
+        raise refusal(error) from error
     click.echo(f"Token {token_id} revoked.")
 
 

@@ -2,7 +2,8 @@
 
 ``start(app)`` is called by ``clinic serve`` (in-process, background thread) and
 ``run_worker(app)`` by ``clinic worker`` (foreground), never by the web app itself, so
-gunicorn workers run no scheduler. The job store is APScheduler's in-memory one: jobs are
+gunicorn workers run no scheduler. Jobs read the app's clock (``clinic.clock``), so a test
+that sets it runs them at that instant. The job store is APScheduler's in-memory one: jobs are
 code, and everything that must survive a restart lives in the Notification table.
 """
 
@@ -22,6 +23,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from . import clock
 from .extensions import db, scheduler
 
 log = logging.getLogger("clinic.jobs")
@@ -38,9 +40,9 @@ def materialize_upcoming_shifts(app: Flask) -> None:
     from .scheduling.shifts import SHIFT_HORIZON_DAYS, materialize_shifts
 
     with app.app_context():
-        today = dt.datetime.now(dt.UTC).date()
+        today = clock.now().date()
         added = materialize_shifts(
-            db.session, start=today, end=today + dt.timedelta(days=SHIFT_HORIZON_DAYS)
+            db.session(), start=today, end=today + dt.timedelta(days=SHIFT_HORIZON_DAYS)
         )
         db.session.commit()
         if added:
@@ -53,13 +55,13 @@ LOGIN_RECORDS_KEPT = dt.timedelta(days=90)
 
 
 def prune_login_records(app: Flask) -> None:
-    from .security.sessions import prune_login_sessions
-    from .security.throttle import prune_login_attempts
+    from .accounts.login import prune_login_attempts
+    from .accounts.sessions import prune_login_sessions
 
     with app.app_context():
-        now = dt.datetime.now(dt.UTC)
-        removed = prune_login_sessions(db.session, now=now, keep=LOGIN_RECORDS_KEPT)
-        removed += prune_login_attempts(db.session, now=now, keep=LOGIN_RECORDS_KEPT)
+        now = clock.now()
+        removed = prune_login_sessions(db.session(), now=now, keep=LOGIN_RECORDS_KEPT)
+        removed += prune_login_attempts(db.session(), now=now, keep=LOGIN_RECORDS_KEPT)
         db.session.commit()
         if removed:
             log.info("pruned %d old login records", removed)
@@ -88,7 +90,7 @@ def dispatch_notifications(app: Flask) -> None:
             )
             app.extensions["clinic.dispatcher"] = dispatcher
         try:
-            dispatcher.run(db.session(), clock=lambda: dt.datetime.now(dt.UTC), stop=stopping)
+            dispatcher.run(db.session(), clock=clock.app_clock(app), stop=stopping)
         except Exception as error:
             # The type only: database errors can quote parameters holding patient data.
             log.error("dispatch run failed: %s", type(error).__name__)
@@ -134,6 +136,7 @@ def register_jobs(app: Flask, target: BaseScheduler) -> None:
             replace_existing=True,
             max_instances=1,
             coalesce=True,
+            # APScheduler runs on the real clock, whatever the app clock says.
             next_run_time=dt.datetime.now(dt.UTC),
         )
 

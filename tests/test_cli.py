@@ -160,3 +160,31 @@ def test_serve_migrates_seeds_the_demo_prints_the_login_and_serves(tmp_path):
     username, _, password = DEMO_USERS[0]
     assert f"{username} / {password}" in output
     assert "Demo clinic loaded" in output
+
+
+def test_create_user_follows_the_admin_pages_rules_and_is_audited_as_the_system(app, runner):
+    from clinic.models import AuditEvent
+
+    args = ["create-user", "rita", "--role", "nurse", "--password-stdin"]
+    assert runner.invoke(args=args, input="a-long-enough-password\n").exit_code == 0
+    with app.app_context():
+        [event] = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "user.create")
+        ).all()
+        assert (event.username, event.user_id) == ("system", None)
+    # Names are unique ignoring case, as on the admin page; a space is refused there too.
+    for name in ("RITA", "rita smith"):
+        result = runner.invoke(
+            args=["create-user", name, "--role", "nurse", "--password-stdin"],
+            input="a-long-enough-password\n",
+        )
+        assert result.exit_code != 0, name
+    assert counts(app)["User"] == 1
+
+
+def test_the_cli_and_the_token_services_do_not_load_the_api():
+    code = (
+        "import sys, clinic.cli, clinic.accounts; "
+        "assert 'clinic.api' not in sys.modules, 'the API blueprint was loaded'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,7 +1,7 @@
 """The JSON API under ``/api/v1``, for integrations (EHR, patient portal, phone systems).
 
 It calls the same services as the web UI, authenticates with per-user bearer tokens
-(``clinic.api.tokens``), answers errors as ``application/problem+json`` and describes itself
+(``clinic.accounts.tokens``), answers errors as ``application/problem+json`` and describes itself
 in an OpenAPI 3.1 document built from its own routes (``GET /api/v1/openapi.json``).
 """
 

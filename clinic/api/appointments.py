@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app
 
-from .. import scheduling
+from .. import clock, scheduling
 from ..extensions import db
 from ..models import Appointment
 from ..notify import reminder_settings_from_config
@@ -19,7 +19,6 @@ from ..scheduling import status
 from . import api, queries
 from . import schemas as s
 from .auth import api_actor
-from .operations import utc_now
 from .problems import ApiProblem
 
 TAG = "Appointments"
@@ -37,8 +36,8 @@ TAG = "Appointments"
 )
 def list_appointments(query: s.AppointmentFilter) -> dict[str, Any]:
     rows = queries.appointments(
-        db.session,
-        now=utc_now(),
+        db.session(),
+        now=clock.now(),
         day=query.date,
         location_id=query.location_id,
         patient_id=query.patient_id,
@@ -56,7 +55,7 @@ def list_appointments(query: s.AppointmentFilter) -> dict[str, Any]:
     response=s.Appointment,
 )
 def get_appointment(appointment_id: int) -> Appointment:
-    appointment = queries.appointment(db.session, appointment_id)
+    appointment = queries.appointment(db.session(), appointment_id)
     if appointment is None:
         raise ApiProblem(404, f"There is no appointment with id {appointment_id}.")
     return appointment
@@ -77,12 +76,12 @@ def get_appointment(appointment_id: int) -> Appointment:
 )
 def reschedule(appointment_id: int, body: s.RescheduleRequest) -> dict[str, Any]:
     moved = scheduling.reschedule(
-        db.session,
+        db.session(),
         appointment_id=appointment_id,
         new_starts_at=body.new_starts_at,
         scope=body.scope,
         actor=api_actor(),
-        now=utc_now(),
+        now=clock.now(),
         reminders=reminder_settings_from_config(current_app.config),
         settings=scheduling.scheduling_settings_from_config(current_app.config),
     )
@@ -103,12 +102,12 @@ def reschedule(appointment_id: int, body: s.RescheduleRequest) -> dict[str, Any]
 )
 def cancel(appointment_id: int, body: s.CancelRequest) -> dict[str, Any]:
     cancelled = scheduling.cancel(
-        db.session,
+        db.session(),
         appointment_id=appointment_id,
         scope=body.scope,
         reason=body.reason,
         actor=api_actor(),
-        now=utc_now(),
+        now=clock.now(),
     )
     return {"items": cancelled}
 
@@ -121,16 +120,15 @@ def cancel(appointment_id: int, body: s.CancelRequest) -> dict[str, Any]:
     body=s.CheckInRequest,
     body_required=False,
     response=s.Appointment,
-    errors=(409,),
     description="Only on the day of the session. The escort who takes the patient home may "
     "be recorded (and confirmed) at the same time.",
 )
 def check_in(appointment_id: int, body: s.CheckInRequest) -> Appointment:
     return status.check_in(
-        db.session,
+        db.session(),
         appointment_id=appointment_id,
         actor=api_actor(),
-        now=utc_now(),
+        now=clock.now(),
         escort_name=body.escort_name,
         escort_phone=body.escort_phone,
         escort_confirmed=body.escort_confirmed,
@@ -145,16 +143,15 @@ def check_in(appointment_id: int, body: s.CheckInRequest) -> Appointment:
     body=s.EscortRequest,
     body_required=False,
     response=s.Appointment,
-    errors=(409,),
     description="The person taking the patient home is confirmed (name and phone optional "
     "when already on record).",
 )
 def confirm_escort(appointment_id: int, body: s.EscortRequest) -> Appointment:
     return status.confirm_escort(
-        db.session,
+        db.session(),
         appointment_id=appointment_id,
         actor=api_actor(),
-        now=utc_now(),
+        now=clock.now(),
         escort_name=body.escort_name,
         escort_phone=body.escort_phone,
     )
@@ -166,11 +163,10 @@ def confirm_escort(appointment_id: int, body: s.EscortRequest) -> Appointment:
     tag=TAG,
     permission=Permission.CLINICAL_STATUS,
     response=s.Appointment,
-    errors=(409,),
 )
 def start_treatment(appointment_id: int) -> Appointment:
     return status.start_treatment(
-        db.session, appointment_id=appointment_id, actor=api_actor(), now=utc_now()
+        db.session(), appointment_id=appointment_id, actor=api_actor(), now=clock.now()
     )
 
 
@@ -180,11 +176,10 @@ def start_treatment(appointment_id: int) -> Appointment:
     tag=TAG,
     permission=Permission.CLINICAL_STATUS,
     response=s.Appointment,
-    errors=(409,),
 )
 def start_monitoring(appointment_id: int) -> Appointment:
     return status.start_monitoring(
-        db.session, appointment_id=appointment_id, actor=api_actor(), now=utc_now()
+        db.session(), appointment_id=appointment_id, actor=api_actor(), now=clock.now()
     )
 
 
@@ -195,15 +190,14 @@ def start_monitoring(appointment_id: int) -> Appointment:
     permission=Permission.CLINICAL_STATUS,
     body=s.DischargeRequest,
     response=s.Appointment,
-    errors=(409,),
     description="After monitoring. Needs a confirmed escort, or an override reason (audited).",
 )
 def discharge(appointment_id: int, body: s.DischargeRequest) -> Appointment:
     return status.discharge(
-        db.session,
+        db.session(),
         appointment_id=appointment_id,
         actor=api_actor(),
-        now=utc_now(),
+        now=clock.now(),
         escort_confirmed=body.escort_confirmed,
         override_reason=body.override_reason,
     )
@@ -215,10 +209,9 @@ def discharge(appointment_id: int, body: s.DischargeRequest) -> Appointment:
     tag=TAG,
     permission=Permission.CHECK_IN,
     response=s.Appointment,
-    errors=(409,),
     description="Once the start time has passed. Frees the chair and the monitor.",
 )
 def mark_no_show(appointment_id: int) -> Appointment:
     return status.mark_no_show(
-        db.session, appointment_id=appointment_id, actor=api_actor(), now=utc_now()
+        db.session(), appointment_id=appointment_id, actor=api_actor(), now=clock.now()
     )

@@ -2,20 +2,19 @@
 
 Only ``Authorization: Bearer <token>`` authenticates: a browser's session cookie is ignored
 here, so a page on another site can never ride a logged-in user's cookie into the API (and
-the API needs no CSRF token).
+the API needs no CSRF token). Tokens themselves are ``clinic.accounts.tokens``'s.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import g, request
 
+from .. import clock
+from ..accounts.tokens import authenticate
 from ..audit import Actor
 from ..extensions import db
 from ..models import User
 from .problems import ApiProblem
-from .tokens import authenticate
 
 CHALLENGE = 'Bearer realm="clinic api"'
 
@@ -38,7 +37,7 @@ def authenticate_request() -> User:
             "An administrator creates one with 'clinic create-token USERNAME'.",
             headers={"WWW-Authenticate": CHALLENGE},
         )
-    user = authenticate(db.session, plain=plain, now=dt.datetime.now(dt.UTC))
+    user = authenticate(db.session(), plain=plain, now=clock.now())
     if user is None:
         raise ApiProblem(
             401,

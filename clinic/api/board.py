@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from .. import clock
 from ..extensions import db
 from ..permissions import Permission
 from ..scheduling.board import DayBoard, load_day_board
 from . import api, queries
 from . import schemas as s
-from .operations import utc_now
 from .problems import ApiProblem
 
 
@@ -22,14 +22,14 @@ from .problems import ApiProblem
     "shift with their load and certification warnings, and every session of the day.",
 )
 def day_board(location_id: int, query: s.BoardQuery) -> s.DayBoard:
-    now = utc_now()
+    now = clock.now()
     day = query.date
     if day is None:
-        locations = queries.locations(db.session, location_id=location_id)
+        locations = queries.locations(db.session(), location_id=location_id)
         if not locations:
             raise ApiProblem(404, f"There is no location with id {location_id}.")
         day = locations[0].local_today(now)
-    return board_out(load_day_board(db.session, location_id=location_id, day=day, now=now))
+    return board_out(load_day_board(db.session(), location_id=location_id, day=day, now=now))
 
 
 def board_out(board: DayBoard) -> s.DayBoard:

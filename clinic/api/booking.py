@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app, url_for
 
-from .. import scheduling
+from .. import clock, scheduling
 from ..extensions import db
 from ..models import Series
 from ..notify import reminder_settings_from_config
@@ -15,7 +15,7 @@ from ..permissions import Permission
 from . import api, queries
 from . import schemas as s
 from .auth import api_actor
-from .operations import Reply, utc_now
+from .operations import Reply
 from .problems import ApiProblem
 
 TAG = "Booking"
@@ -39,12 +39,12 @@ def scheduling_settings() -> scheduling.SchedulingSettings:
 )
 def availability(query: s.AvailabilityQuery) -> dict[str, Any]:
     slots = scheduling.find_slots(
-        db.session,
+        db.session(),
         treatment_type_id=query.treatment_type_id,
         location_id=query.location_id,
         start_date=query.start_date,
         end_date=query.end_date or query.start_date,
-        now=utc_now(),
+        now=clock.now(),
         patient_id=query.patient_id,
         limit=query.limit,
         per_day=query.per_day,
@@ -57,7 +57,7 @@ def series_plan(request: s.SeriesPreviewRequest) -> scheduling.SeriesPlan:
     plan = request.plan
     if isinstance(plan, s.ProtocolPlan):
         result = scheduling.plan_from_protocol(
-            db.session,
+            db.session(),
             protocol_id=plan.protocol_id,
             location_id=plan.location_id,
             first_date=plan.first_date,
@@ -88,17 +88,17 @@ def series_plan(request: s.SeriesPreviewRequest) -> scheduling.SeriesPlan:
     permission=Permission.BOOK,
     body=s.SeriesPreviewRequest,
     response=s.SeriesPreview,
-    errors=(404, 409),
+    errors=(404,),
     description="Proposes a start, chair and monitor (and prescriber) for every planned "
     "session; for a date that cannot be met, says why and offers the nearest alternatives. "
     "Writes nothing. Book the accepted slots with `POST /api/v1/series`.",
 )
 def preview_series(body: s.SeriesPreviewRequest) -> scheduling.SeriesPreview:
     return scheduling.preview_series(
-        db.session,
+        db.session(),
         patient_id=body.patient_id,
         plan=series_plan(body),
-        now=utc_now(),
+        now=clock.now(),
         settings=scheduling_settings(),
     )
 
@@ -113,16 +113,16 @@ def preview_series(body: s.SeriesPreviewRequest) -> scheduling.SeriesPreview:
     status=201,
     errors=(404, 409),
     description="Books every session or none, in one transaction. Invitations and "
-    "reminders are queued for the patient. A 409 names the session and rule that refused, "
-    "or says that a slot was just taken (ask for a fresh preview).",
+    "reminders are queued for the patient. A 422 names the session and rule that refused; "
+    "a 409 says that a slot was just taken (ask for a fresh preview).",
 )
 def book_series(body: s.SeriesBookingRequest) -> Reply:
     series = scheduling.book_series(
-        db.session,
+        db.session(),
         patient_id=body.patient_id,
         plan=series_plan(body),
         actor=api_actor(),
-        now=utc_now(),
+        now=clock.now(),
         proposals=body.proposals,
         reminders=reminder_settings_from_config(current_app.config),
         settings=scheduling_settings(),
@@ -139,7 +139,7 @@ def book_series(body: s.SeriesBookingRequest) -> Reply:
     description="The series with all its sessions (cancelled ones included), by start.",
 )
 def get_series(series_id: int) -> Series:
-    series = queries.series(db.session, series_id)
+    series = queries.series(db.session(), series_id)
     if series is None:
         raise ApiProblem(404, f"There is no series with id {series_id}.")
     return series

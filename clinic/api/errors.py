@@ -1,62 +1,54 @@
 """How the services' refusals become problem documents: one mapping for every API view.
 
-Views call a service and let its error rise; the status says what kind of refusal it was,
-``detail`` carries the service's own message (the same words the web UI shows).
+Views call a service and let its :class:`~clinic.errors.DomainError` rise. The error's class
+decides the status (``error.status``: 404, 409 or 422, the reasons are in
+``clinic.errors``), so a refusal gets the same status here as in the web UI; ``detail``
+carries the service's own message (the words the web UI shows). Nothing is rolled back
+here: a service that fails mid-transaction rolls back itself, and the request's session is
+closed at teardown either way.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response
 
-from ..extensions import db
-from ..patients import PatientError, PatientNotFound
-from ..scheduling.board import BoardNotFound
-from ..scheduling.errors import (
-    InvalidRequest,
-    NotFound,
-    RuleViolation,
-    SchedulingError,
-    SlotTaken,
-)
+from ..errors import DomainError
+from ..scheduling.errors import SlotTaken
 from .problems import problem_response
+
+# The UI shows a fresh preview with SlotTaken's own message; an API client asks for one.
+SLOT_TAKEN_DETAIL = (
+    "That slot was just taken by another booking. Ask for a fresh preview and book again."
+)
+
+
+def problem_detail(error: DomainError) -> str:
+    """The message, followed by each field's own message (a client may show only this)."""
+    if isinstance(error, SlotTaken):
+        return f"{SLOT_TAKEN_DETAIL} {error.detail}" if error.detail else SLOT_TAKEN_DETAIL
+    if not error.fields:
+        return error.message
+    return f"{error.message} " + " ".join(f"{name}: {text}" for name, text in error.fields.items())
+
+
+def problem_extra(error: DomainError) -> dict[str, Any]:
+    """Extension members: ``rule`` names the scheduling rule that refused (or ``taken``)."""
+    rule = getattr(error, "rule", None)
+    return {"rule": rule} if isinstance(rule, str) else {}
+
+
+def domain_problem(error: DomainError) -> Response:
+    return problem_response(
+        error.status,
+        problem_detail(error),
+        # Field errors name where in the request they are; the services' fields are body
+        # members (path ids are checked before a service is called).
+        errors=[{"field": f"body.{name}", "message": text} for name, text in error.fields.items()],
+        extra=problem_extra(error),
+    )
 
 
 def install_domain_handlers(blueprint: Blueprint) -> None:
-    @blueprint.errorhandler(PatientError)
-    def patient_invalid(error: PatientError) -> Response:
-        db.session.rollback()
-        return problem_response(
-            422,
-            f"{error.message} "
-            + " ".join(f"{name}: {text}" for name, text in error.fields.items()),
-            errors=[
-                {"field": f"body.{name}", "message": text} for name, text in error.fields.items()
-            ],
-        )
-
-    @blueprint.errorhandler(PatientNotFound)
-    @blueprint.errorhandler(BoardNotFound)
-    def record_missing(error: LookupError) -> Response:
-        db.session.rollback()
-        return problem_response(404, str(error))
-
-    @blueprint.errorhandler(SchedulingError)
-    def scheduling_refused(error: SchedulingError) -> Response:
-        db.session.rollback()
-        if isinstance(error, NotFound):
-            return problem_response(404, error.message)
-        if isinstance(error, InvalidRequest):
-            return problem_response(422, error.message)
-        detail = error.message
-        if isinstance(error, SlotTaken):
-            # The UI shows a fresh preview with this message; an API client asks for one.
-            detail = (
-                "That slot was just taken by another booking. Ask for a fresh preview "
-                "and book again."
-            )
-            if error.detail:
-                detail = f"{detail} {error.detail}"
-        extra = {"rule": error.rule} if isinstance(error, RuleViolation) else None
-        # A rule's refusal or a status that does not allow the change: the request was
-        # well formed but conflicts with the schedule as it is now.
-        return problem_response(409, detail, extra=extra)
+    blueprint.register_error_handler(DomainError, domain_problem)

@@ -32,11 +32,14 @@ ERROR_DESCRIPTIONS = {
     401: "No token, or the token is not valid (revoked, or its user deactivated).",
     403: "The token's user has a role that does not allow this.",
     404: "There is no such record.",
-    409: "The change conflicts with the current state: a slot was just taken, a "
-    "scheduling rule refuses it, or the status does not allow it. `detail` gives the reason.",
+    409: "The change lost a race: a slot was just taken by another booking. Ask for a fresh "
+    "preview and try again; the same request may then succeed.",
     413: "The body is too large.",
     415: "The body is not sent as `application/json`.",
-    422: "The input is invalid; `errors` names each field and what it must be.",
+    422: "The input is invalid (`errors` names each field and what it must be), or a rule "
+    "of the clinic refuses it: a scheduling rule (`rule` names which) or a status that does "
+    "not allow the change. `detail` gives the reason; asking again unchanged gets the same "
+    "answer.",
 }
 
 DESCRIPTION = """\

@@ -6,7 +6,6 @@ document (``clinic.api.openapi``), so the document cannot drift from what the co
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,10 +24,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 # PostgreSQL ``integer``: a larger id cannot exist, and must not reach the database.
 MAX_ID = 2**31 - 1
 MAX_BODY_BYTES = 256 * 1024
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class IdConverter(BaseConverter):

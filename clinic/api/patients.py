@@ -1,7 +1,8 @@
 """Patients: search, register, read (audited as a record view) and update.
 
-Validation (E.164 phones, real email addresses, a unique MRN...) is ``clinic.patients``'s,
-shared with the web forms; its field errors come back as a 422 naming each field.
+Validation (E.164 phones, real email addresses, a unique MRN...) and the lookups are
+``clinic.patients``'s, shared with the web forms; its field errors come back as a 422
+naming each field (``body.<field>``).
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from typing import Any
 
 from flask import url_for
 
+from .. import clock
 from .. import patients as service
 from ..extensions import db
 from ..models import Patient
 from ..permissions import Permission
-from . import api, queries
+from . import api
 from . import schemas as s
 from .auth import api_actor
-from .operations import Reply, utc_now
+from .operations import Reply
 from .problems import ApiProblem
 
 
@@ -34,7 +36,7 @@ from .problems import ApiProblem
 )
 def search_patients(query: s.PatientSearch) -> dict[str, Any]:
     rows = service.search_patients(
-        db.session, query=query.q, limit=query.limit, include_inactive=query.include_inactive
+        db.session(), query=query.q, limit=query.limit, include_inactive=query.include_inactive
     )
     return {"items": rows}
 
@@ -50,10 +52,10 @@ def search_patients(query: s.PatientSearch) -> dict[str, Any]:
 )
 def create_patient(body: s.PatientCreate) -> Reply:
     patient = service.create_patient(
-        db.session,
+        db.session(),
         data=service.PatientInput(**body.model_dump()),
         actor=api_actor(),
-        now=utc_now(),
+        now=clock.now(),
     )
     return Reply(patient, headers={"Location": url_for("api.get_patient", patient_id=patient.id)})
 
@@ -68,7 +70,7 @@ def create_patient(body: s.PatientCreate) -> Reply:
 )
 def get_patient(patient_id: int) -> Patient:
     record = service.load_patient_record(
-        db.session, patient_id=patient_id, actor=api_actor(), now=utc_now()
+        db.session(), patient_id=patient_id, actor=api_actor(), now=clock.now()
     )
     return record.patient
 
@@ -83,11 +85,11 @@ def get_patient(patient_id: int) -> Patient:
     description="Send only the fields to change; `null` clears an optional field.",
 )
 def update_patient(patient_id: int, body: s.PatientUpdate) -> Patient:
-    current = queries.patient(db.session, patient_id)
+    current = service.get_patient(db.session(), patient_id=patient_id)
     if current is None:
         raise ApiProblem(404, f"There is no patient with id {patient_id}.")
     changes = body.model_dump(include=body.model_fields_set)
     data = dataclasses.replace(service.patient_input_from(current), **changes)
     return service.update_patient(
-        db.session, patient_id=patient_id, data=data, actor=api_actor(), now=utc_now()
+        db.session(), patient_id=patient_id, data=data, actor=api_actor(), now=clock.now()
     )

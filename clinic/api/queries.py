@@ -17,7 +17,6 @@ from ..models import (
     Appointment,
     Chair,
     Location,
-    Patient,
     Protocol,
     Series,
     Staff,
@@ -116,10 +115,6 @@ def series(session: Session, series_id: int) -> Series | None:
     return session.scalars(
         sa.select(Series).where(Series.id == series_id).options(selectinload(Series.appointments))
     ).one_or_none()
-
-
-def patient(session: Session, patient_id: int) -> Patient | None:
-    return session.get(Patient, patient_id)
 
 
 def appointments(

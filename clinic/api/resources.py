@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import clock
 from ..extensions import db
 from ..models import Location
 from ..permissions import Permission
 from . import api, queries
 from . import schemas as s
-from .operations import utc_now
 from .problems import ApiProblem
 
 READ = Permission.VIEW_SCHEDULE
@@ -25,7 +25,7 @@ def one(rows: list[Any], what: str, record_id: int) -> Any:
 
 
 def location_out(location: Location) -> s.Location:
-    today = location.local_today(utc_now())
+    today = location.local_today(clock.now())
     return s.Location(
         id=location.id,
         name=location.name,
@@ -48,7 +48,7 @@ def location_out(location: Location) -> s.Location:
     response=s.LocationList,
 )
 def list_locations(query: s.ActiveFilter) -> s.LocationList:
-    rows = queries.locations(db.session, include_inactive=query.include_inactive)
+    rows = queries.locations(db.session(), include_inactive=query.include_inactive)
     return s.LocationList(items=[location_out(row) for row in rows])
 
 
@@ -60,7 +60,7 @@ def list_locations(query: s.ActiveFilter) -> s.LocationList:
     response=s.Location,
 )
 def get_location(location_id: int) -> s.Location:
-    rows = queries.locations(db.session, location_id=location_id)
+    rows = queries.locations(db.session(), location_id=location_id)
     return location_out(one(rows, "location", location_id))
 
 
@@ -74,7 +74,7 @@ def get_location(location_id: int) -> s.Location:
 )
 def list_chairs(query: s.ChairFilter) -> dict[str, Any]:
     rows = queries.chairs(
-        db.session, location_id=query.location_id, include_inactive=query.include_inactive
+        db.session(), location_id=query.location_id, include_inactive=query.include_inactive
     )
     return {"items": rows}
 
@@ -87,7 +87,7 @@ def list_chairs(query: s.ChairFilter) -> dict[str, Any]:
     response=s.Chair,
 )
 def get_chair(chair_id: int) -> Any:
-    return one(queries.chairs(db.session, chair_id=chair_id), "chair", chair_id)
+    return one(queries.chairs(db.session(), chair_id=chair_id), "chair", chair_id)
 
 
 @api.get(
@@ -100,7 +100,7 @@ def get_chair(chair_id: int) -> Any:
     description="Nurses, prescribers and techs with their certifications.",
 )
 def list_staff(query: s.StaffFilter) -> dict[str, Any]:
-    rows = queries.staff(db.session, role=query.role, include_inactive=query.include_inactive)
+    rows = queries.staff(db.session(), role=query.role, include_inactive=query.include_inactive)
     return {"items": rows}
 
 
@@ -112,7 +112,7 @@ def list_staff(query: s.StaffFilter) -> dict[str, Any]:
     response=s.StaffMember,
 )
 def get_staff(staff_id: int) -> Any:
-    return one(queries.staff(db.session, staff_id=staff_id), "staff member", staff_id)
+    return one(queries.staff(db.session(), staff_id=staff_id), "staff member", staff_id)
 
 
 @api.get(
@@ -124,7 +124,7 @@ def get_staff(staff_id: int) -> Any:
     response=s.TreatmentTypeList,
 )
 def list_treatment_types(query: s.ActiveFilter) -> dict[str, Any]:
-    return {"items": queries.treatment_types(db.session, include_inactive=query.include_inactive)}
+    return {"items": queries.treatment_types(db.session(), include_inactive=query.include_inactive)}
 
 
 @api.get(
@@ -135,7 +135,7 @@ def list_treatment_types(query: s.ActiveFilter) -> dict[str, Any]:
     response=s.TreatmentType,
 )
 def get_treatment_type(treatment_type_id: int) -> Any:
-    rows = queries.treatment_types(db.session, treatment_type_id=treatment_type_id)
+    rows = queries.treatment_types(db.session(), treatment_type_id=treatment_type_id)
     return one(rows, "treatment type", treatment_type_id)
 
 
@@ -150,7 +150,7 @@ def get_treatment_type(treatment_type_id: int) -> Any:
 )
 def list_protocols(query: s.ProtocolFilter) -> dict[str, Any]:
     rows = queries.protocols(
-        db.session,
+        db.session(),
         treatment_type_id=query.treatment_type_id,
         include_inactive=query.include_inactive,
     )
@@ -165,4 +165,4 @@ def list_protocols(query: s.ProtocolFilter) -> dict[str, Any]:
     response=s.Protocol,
 )
 def get_protocol(protocol_id: int) -> Any:
-    return one(queries.protocols(db.session, protocol_id=protocol_id), "protocol", protocol_id)
+    return one(queries.protocols(db.session(), protocol_id=protocol_id), "protocol", protocol_id)

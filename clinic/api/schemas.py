@@ -107,8 +107,8 @@ class Problem(BaseModel):
     )
     rule: str | None = Field(
         default=None,
-        description="On a 409 from the scheduler: which rule refused (e.g. `chair`, `monitor`, "
-        "`opening_hours`, `taken`).",
+        description="When the scheduler refused: which rule (e.g. `chair`, `monitor`, "
+        "`opening_hours` on a 422; `taken` on a 409).",
     )
 
 

@@ -1,134 +1,16 @@
-"""Per-user API tokens: created once in plain text, stored as a SHA-256, listed, revoked.
+"""API tokens: moved to ``clinic.accounts.tokens``; the old names, re-exported."""
 
-A token is 32 random bytes, so a plain (unsalted) SHA-256 is enough to make a stolen table
-useless, and lets a request's token be found with one indexed lookup. No Flask here: the
-CLI, the admin page and the API's authentication all call these functions.
-"""
-
-from __future__ import annotations
-
-import datetime as dt
-import hashlib
-import secrets
-from dataclasses import dataclass
-
-import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
-
-from ..audit import Actor, record_event
-from ..errors import Invalid
-from ..models import ApiToken, User
-
-# Recognisable in logs and secret scanners, like "ghp_" for GitHub.
-TOKEN_MARK = "clinic_"
-PREFIX_LENGTH = 12
-MAX_NAME_LENGTH = 80
-# Recording every use would turn every read into a write; a minute's precision is plenty.
-LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
-
-
-class TokenError(Invalid):
-    """A token cannot be created or revoked as asked; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class NewToken:
-    token: ApiToken
-    # The only time the plain token exists outside the client: show it once, never store it.
-    plain: str
-
-
-def hash_token(plain: str) -> str:
-    return hashlib.sha256(plain.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def create_token(
-    session: Session, *, username: str, name: str = "", actor: Actor, now: dt.datetime
-) -> NewToken:
-    user = session.scalar(sa.select(User).where(User.username == username.strip()))
-    if user is None:
-        raise TokenError(f"There is no user named {username.strip()!r}.")
-    if not user.active:
-        raise TokenError(f"User {user.username} is deactivated; activate them first.")
-    name = name.strip()
-    if len(name) > MAX_NAME_LENGTH:
-        raise TokenError(f"The token name must be at most {MAX_NAME_LENGTH} characters.")
-    plain = TOKEN_MARK + secrets.token_urlsafe(32)
-    token = ApiToken(
-        user_id=user.id,
-        name=name,
-        token_hash=hash_token(plain),
-        prefix=plain[:PREFIX_LENGTH],
-        created_at=now,
-    )
-    session.add(token)
-    session.flush()
-    record_event(
-        session,
-        actor,
-        action="api_token.create",
-        entity_type="api_token",
-        entity_id=token.id,
-        summary=f"token {token.id} for user {user.id}",
-    )
-    session.commit()
-    return NewToken(token=token, plain=plain)
-
-
-def list_tokens(session: Session, *, include_revoked: bool = True) -> list[ApiToken]:
-    """Every token with its user, newest first (one query)."""
-    query = (
-        sa.select(ApiToken)
-        .options(joinedload(ApiToken.user))
-        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
-    )
-    if not include_revoked:
-        query = query.where(ApiToken.revoked_at.is_(None))
-    return list(session.scalars(query).all())
-
-
-def active_usernames(session: Session) -> list[tuple[str, str]]:
-    """(username, role) of the users a token may be created for."""
-    rows = session.execute(
-        sa.select(User.username, User.role).where(User.active).order_by(User.username)
-    ).all()
-    return [(username, str(role)) for username, role in rows]
-
-
-def revoke_token(session: Session, *, token_id: int, actor: Actor, now: dt.datetime) -> ApiToken:
-    token = session.get(ApiToken, token_id)
-    if token is None:
-        raise TokenError(f"There is no API token with id {token_id}.")
-    if token.revoked_at is not None:
-        raise TokenError(f"API token {token_id} is already revoked.")
-    token.revoked_at = now
-    record_event(
-        session,
-        actor,
-        action="api_token.revoke",
-        entity_type="api_token",
-        entity_id=token.id,
-        summary=f"token {token.id} of user {token.user_id}",
-    )
-    session.commit()
-    return token
-
-
-def authenticate(session: Session, *, plain: str, now: dt.datetime) -> User | None:
-    """The active user a live token belongs to, or None. Notes when the token was used."""
-    if not plain.startswith(TOKEN_MARK) or len(plain) > 200:
-        return None
-    row = session.execute(
-        sa.select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_token(plain), ApiToken.revoked_at.is_(None))
-    ).one_or_none()
-    if row is None:
-        return None
-    token, user = row
-    if not user.active:
-        return None
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        token.last_used_at = now
-        session.commit()
-    return user
+# shim: removed at merge
+from ..accounts.queries import active_usernames, list_tokens  # noqa: F401
+from ..accounts.tokens import (  # noqa: F401
+    LAST_USED_RESOLUTION,
+    MAX_NAME_LENGTH,
+    PREFIX_LENGTH,
+    TOKEN_MARK,
+    NewToken,
+    TokenError,
+    authenticate,
+    create_token,
+    hash_token,
+    revoke_token,
+)

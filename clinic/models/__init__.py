@@ -3,7 +3,10 @@
 from .audit import AuditEvent
 from .base import Base, UTCDateTime, utcnow
 from .booking import (
+    CANCELLABLE_STATUSES,
+    FINISHED_STATUSES,
     LIVE_STATUSES,
+    OPEN_STATUSES,
     RELEASED_STATUSES,
     Appointment,
     AppointmentStatus,
@@ -27,10 +30,13 @@ from .treatment import NO_DRIVING_NOTICE, Protocol, Route, TreatmentType
 from .user import MIN_PASSWORD_LENGTH, ApiToken, LoginAttempt, LoginSession, Role, User
 
 __all__ = [
+    "CANCELLABLE_STATUSES",
     "CERTIFICATION_WARNING_DAYS",
+    "FINISHED_STATUSES",
     "LIVE_STATUSES",
     "MIN_PASSWORD_LENGTH",
     "NO_DRIVING_NOTICE",
+    "OPEN_STATUSES",
     "RELEASED_STATUSES",
     "ApiToken",
     "Appointment",

@@ -34,10 +34,18 @@ class AppointmentStatus(enum.StrEnum):
     NO_SHOW = "no_show"
 
 
+# The status sets, defined once (scheduling, notify, patients and the API read these).
 # Appointments in these states hold no chair, monitor or patient time.
 RELEASED_STATUSES = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW})
 LIVE_STATUSES = frozenset(AppointmentStatus) - RELEASED_STATUSES
-_LIVE_SQL = "status NOT IN ('cancelled', 'no_show')"
+# Over: nothing more will happen to the session (a discharge, or released).
+FINISHED_STATUSES = RELEASED_STATUSES | {AppointmentStatus.DISCHARGED}
+# Not over yet: booked, or the patient is in the clinic. A series with one is still running.
+OPEN_STATUSES = frozenset(AppointmentStatus) - FINISHED_STATUSES
+# A session may be cancelled until treatment starts.
+CANCELLABLE_STATUSES = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN})
+# The partial unique indexes' condition; must match RELEASED_STATUSES (the migration's too).
+_LIVE_SQL = "status NOT IN ({})".format(", ".join(f"'{s}'" for s in sorted(RELEASED_STATUSES)))
 
 
 def new_calendar_uid() -> str:

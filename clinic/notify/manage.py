@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -13,22 +12,16 @@ from ..audit import Actor, record_event
 from ..models import (
     Appointment,
     Channel,
-    Location,
     Notification,
     NotificationKind,
     NotificationStatus,
 )
+
+# shim: removed at merge (web/notifications.py imports display_timezone from here)
+from ..setup.queries import display_timezone  # noqa: F401
 from .errors import NotFound, NotifyError
 
 PAGE_SIZE = 100
-
-
-def display_timezone(session: Session) -> ZoneInfo:
-    """Times on the page are those of the (first) active location; UTC when there is none."""
-    tzid = session.scalar(
-        sa.select(Location.timezone).where(Location.active).order_by(Location.id).limit(1)
-    )
-    return ZoneInfo(tzid or "UTC")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
-"""Security: login sessions, login throttling, password policy, headers, log redaction.
+"""Security in request handling: the login-session check on every request, idle logout,
+secure cookies, security headers and log redaction (``web``, installed by :func:`init_app`).
 
-``passwords``, ``sessions`` and ``throttle`` are plain Python (session and clock as
-arguments); ``web`` wires them into Flask and is installed by :func:`init_app`.
+The rules themselves are plain Python elsewhere: passwords, login throttling and login
+sessions in ``clinic.accounts``, the audit trail in ``clinic.audit``. ``passwords``,
+``sessions``, ``throttle`` and ``audit_trail`` here only re-export them until callers move.
 """
 
 from __future__ import annotations

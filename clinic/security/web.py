@@ -25,10 +25,11 @@ from werkzeug.exceptions import Unauthorized
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
+from .. import clock
+from ..accounts.sessions import SessionPolicy, SessionState, needs_touch, session_state, time_out
+from ..audit import guard_append_only
 from ..extensions import db, login_manager
-from ..models import LoginSession, User, utcnow
-from .audit_trail import guard_append_only
-from .sessions import SessionPolicy, SessionState, needs_touch, session_state, time_out
+from ..models import LoginSession, User
 
 # Where the Flask session keeps the LoginSession id. Flask-Login keeps the user id in
 # "_user_id"; both must agree with the row for the request to count as logged in.
@@ -104,7 +105,7 @@ def check_login_session() -> None:
     if request.endpoint == "static" or FLASK_LOGIN_USER_KEY not in session:
         return
     policy = SessionPolicy.from_config(current_app.config)
-    now = utcnow()
+    now = clock.now()
     session_id = session.get(SESSION_KEY)
     row = db.session.get(LoginSession, session_id) if isinstance(session_id, str) else None
     state = session_state(row, user_id=session.get(FLASK_LOGIN_USER_KEY), now=now, policy=policy)

@@ -25,7 +25,8 @@ from ..models import (
     Location,
     OpeningHours,
 )
-from ..patients import normalise_email, normalise_phone
+from ..notify.phone import normalise_phone
+from ..patients import normalise_email
 from ..scheduling.shifts import local_instant
 from .common import (
     WEEKDAYS,

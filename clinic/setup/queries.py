@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import cache
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+# shim: removed at merge (users are read in clinic.accounts.queries)
+from ..accounts.queries import all_users  # noqa: F401
 from ..models import (
     CERTIFICATION_WARNING_DAYS,
     Certification,
@@ -24,6 +26,15 @@ from ..models import (
     TreatmentType,
     User,
 )
+
+
+def display_timezone(session: Session) -> ZoneInfo:
+    """The clinic's wall clock for pages that span locations (the outbox, the audit trail):
+    the first active location's time zone, UTC when there is none."""
+    name = session.scalar(
+        sa.select(Location.timezone).where(Location.active).order_by(Location.id).limit(1)
+    )
+    return ZoneInfo(name or "UTC")
 
 
 @cache
@@ -188,16 +199,6 @@ def all_protocols(session: Session) -> list[Protocol]:
             sa.select(Protocol)
             .options(joinedload(Protocol.treatment_type))
             .order_by(Protocol.active.desc(), Protocol.name)
-        )
-    )
-
-
-def all_users(session: Session) -> list[User]:
-    return list(
-        session.scalars(
-            sa.select(User)
-            .options(joinedload(User.staff))
-            .order_by(User.active.desc(), User.username)
         )
     )
 

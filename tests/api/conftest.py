@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from clinic.api.tokens import create_token
+from clinic.accounts.tokens import create_token
 from clinic.audit import SYSTEM
 from clinic.demo import DEMO_LOCATION, seed_demo
 from clinic.extensions import db

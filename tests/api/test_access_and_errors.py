@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from clinic.accounts.tokens import revoke_token
 from clinic.api import URL_PREFIX
-from clinic.api.tokens import revoke_token
 from clinic.audit import SYSTEM
 from clinic.extensions import db
 from clinic.models import ApiToken, User

@@ -28,7 +28,7 @@ def test_a_session_goes_from_check_in_to_discharge(
     assert nurse.post(f"{path}/start-treatment").get_json()["status"] == "in_treatment"
     assert nurse.post(f"{path}/start-monitoring").get_json()["status"] == "monitoring"
 
-    refused = problem(nurse.post(f"{path}/discharge", json={"escort_confirmed": False}), 409)
+    refused = problem(nurse.post(f"{path}/discharge", json={"escort_confirmed": False}), 422)
     assert "escort" in refused["detail"]
     discharged = nurse.post(f"{path}/discharge", json={"escort_confirmed": True})
     assert discharged.status_code == 200
@@ -91,12 +91,12 @@ def test_status_changes_out_of_order_are_refused_with_the_reason(
     session = today_session(minutes=30)
     nurse = api_as("nurse")
     path = f"/appointments/{session.appointment_id}"
-    problem(nurse.post(f"{path}/start-monitoring"), 409)
-    problem(nurse.post(f"{path}/discharge", json={"escort_confirmed": True}), 409)
-    not_yet = problem(nurse.post(f"{path}/no-show"), 409)
+    problem(nurse.post(f"{path}/start-monitoring"), 422)
+    problem(nurse.post(f"{path}/discharge", json={"escort_confirmed": True}), 422)
+    not_yet = problem(nurse.post(f"{path}/no-show"), 422)
     assert "start time has passed" in not_yet["detail"]
     assert nurse.post(f"{path}/check-in").status_code == 200
-    again = problem(nurse.post(f"{path}/check-in"), 409)
+    again = problem(nurse.post(f"{path}/check-in"), 422)
     assert again["detail"]
 
 

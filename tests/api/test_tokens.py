@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from clinic.api.tokens import (
+from clinic.accounts.queries import list_tokens
+from clinic.accounts.tokens import (
     TOKEN_MARK,
     TokenError,
     authenticate,
     create_token,
-    list_tokens,
     revoke_token,
 )
 from clinic.audit import SYSTEM, Actor

@@ -9,10 +9,9 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from clinic.audit import Actor, record_event
+from clinic.audit import Actor, AuditTrailIsAppendOnly, record_event
 from clinic.extensions import db
 from clinic.models import AuditEvent, Location
-from clinic.security.audit_trail import AuditTrailIsAppendOnly
 
 DAY = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
 

@@ -88,7 +88,7 @@ def request(visitor: Visitor, method: str, path: str) -> Any:
 
 
 def make_visitors(app: Flask) -> list[Visitor]:
-    from clinic.api.tokens import create_token
+    from clinic.accounts.tokens import create_token
     from clinic.audit import SYSTEM
 
     app.test_client_class = ClinicClient

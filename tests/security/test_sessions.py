@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from clinic import create_app
+from clinic.accounts.sessions import TOUCH_INTERVAL
 from clinic.extensions import db
 from clinic.models import LoginSession, User
-from clinic.security.sessions import TOUCH_INTERVAL
 from tests.conftest import TEST_PASSWORD
 
 from .helpers import add_user, audit_actions, flask_session, login_sessions

@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from clinic import create_app
+from clinic.accounts.login import ThrottlePolicy, locked_until
 from clinic.extensions import db
 from clinic.models import AuditEvent, LoginAttempt
-from clinic.security.throttle import ThrottlePolicy, locked_until
 from tests.conftest import TEST_PASSWORD, ClinicClient, base_config
 
 from .helpers import add_user, audit_actions
@@ -159,9 +159,9 @@ def test_throttle_limits_are_settings(tmp_path, database_url):
 
 
 def test_old_login_records_can_be_pruned_while_recent_ones_stay(session):
+    from clinic.accounts.login import prune_login_attempts
+    from clinic.accounts.sessions import prune_login_sessions
     from clinic.models import LoginSession
-    from clinic.security.sessions import prune_login_sessions
-    from clinic.security.throttle import prune_login_attempts
 
     now = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
     old, recent = now - dt.timedelta(days=100), now - dt.timedelta(days=1)

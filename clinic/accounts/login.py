@@ -1,0 +1,169 @@
+"""Password login with throttling that holds across processes and machines.
+
+Attempts are rows in ``login_attempt``, so five wrong passwords sent to five gunicorn workers
+on three machines lock the account just as surely as five sent to one. Plain Python: the
+login view calls :func:`authenticate` with the clock and the session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..audit import Actor, record_event
+from ..models import LoginAttempt, LoginSession, User
+from .sessions import start_login_session
+
+USERNAME_MAX = 80
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottlePolicy:
+    """``max_failures`` wrong passwords within ``window`` lock the account for ``lockout``
+    (counted from the latest of them). A success resets the count."""
+
+    max_failures: int = 5
+    window: dt.timedelta = dt.timedelta(minutes=15)
+    lockout: dt.timedelta = dt.timedelta(minutes=15)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ThrottlePolicy:
+        return cls(
+            max_failures=int(config.get("LOGIN_MAX_FAILURES", 5)),
+            window=dt.timedelta(minutes=float(config.get("LOGIN_WINDOW_MINUTES", 15))),
+            lockout=dt.timedelta(minutes=float(config.get("LOGIN_LOCKOUT_MINUTES", 15))),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LoginOutcome:
+    user: User | None = None
+    login_session: LoginSession | None = None
+    # Set when the attempt was refused unchecked because the account is throttled.
+    locked_until: dt.datetime | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.login_session is not None
+
+
+def locked_until(
+    session: Session, *, username: str, now: dt.datetime, policy: ThrottlePolicy
+) -> dt.datetime | None:
+    """When the account may try again, or None if it may try now."""
+    username = username[:USERNAME_MAX]
+    since = now - policy.window
+    last_success = session.scalar(
+        sa.select(sa.func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username, LoginAttempt.succeeded, LoginAttempt.at > since
+        )
+    )
+    counted_from = max(since, last_success) if last_success is not None else since
+    failures = session.scalars(
+        sa.select(LoginAttempt.at)
+        .where(
+            LoginAttempt.username == username,
+            sa.not_(LoginAttempt.succeeded),
+            LoginAttempt.at > counted_from,
+        )
+        .order_by(LoginAttempt.at.desc())
+        .limit(policy.max_failures)
+    ).all()
+    if len(failures) < policy.max_failures:
+        return None
+    until = failures[0] + policy.lockout
+    return until if until > now else None
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    return generate_password_hash("decoy password for unknown users", method="scrypt")
+
+
+def authenticate(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    source_address: str | None,
+    now: dt.datetime,
+    policy: ThrottlePolicy,
+) -> LoginOutcome:
+    """Check a login, record the attempt and its audit row, and open a session on success.
+
+    Commits once. A throttled account is refused without checking the password, and the
+    refusal does not extend the lockout (so a user can get back in once it runs out even
+    while someone keeps guessing). Unknown users cost the same scrypt check as known ones,
+    so timing does not tell which usernames exist.
+    """
+    username = username[:USERNAME_MAX]
+    source_address = (source_address or "")[:64] or None
+    user = session.scalar(sa.select(User).where(User.username == username))
+    actor = Actor(
+        user_id=user.id if user else None, username=username, source_address=source_address
+    )
+
+    if (until := locked_until(session, username=username, now=now, policy=policy)) is not None:
+        record_event(
+            session,
+            actor,
+            action="auth.login_throttled",
+            entity_type="user",
+            entity_id=user.id if user else None,
+            summary="refused unchecked: too many failed attempts",
+        )
+        session.commit()
+        return LoginOutcome(locked_until=until)
+
+    if user is None:
+        check_password_hash(_decoy_hash(), password)
+        reason = "unknown username"
+    elif not user.check_password(password):
+        reason = "wrong password"
+    elif not user.active:
+        reason = "account deactivated"
+    else:
+        reason = ""
+
+    session.add(
+        LoginAttempt(username=username, at=now, succeeded=not reason, source_address=source_address)
+    )
+    if reason:
+        record_event(
+            session,
+            actor,
+            action="auth.login_failed",
+            entity_type="user",
+            entity_id=user.id if user else None,
+            summary=reason,
+        )
+        session.commit()
+        return LoginOutcome()
+
+    assert user is not None
+    user.last_login_at = now
+    login_session = start_login_session(
+        session, user_id=user.id, source_address=source_address, now=now
+    )
+    record_event(
+        session, actor, action="auth.login", entity_type="user", entity_id=user.id, summary=""
+    )
+    session.commit()
+    return LoginOutcome(user=user, login_session=login_session)
+
+
+def prune_login_attempts(session: Session, *, now: dt.datetime, keep: dt.timedelta) -> int:
+    """Delete attempts older than ``keep`` (the caller commits); the audit trail keeps them."""
+    result = session.execute(
+        sa.delete(LoginAttempt)
+        .where(LoginAttempt.at < now - keep)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

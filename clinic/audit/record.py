@@ -1,0 +1,75 @@
+"""Writing the audit trail. Plain Python: services call :func:`record_event` inside their own
+transaction, so a change and its audit row commit together or not at all.
+
+The trail is append-only: nothing in the app updates or deletes a row. The ORM refuses to
+flush such a change (:func:`guard_append_only`, on both backends) and PostgreSQL refuses it
+in SQL too (a trigger in the initial migration).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..models import AuditEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: a logged-in user, an API token's user, or the system (CLI, jobs)."""
+
+    user_id: int | None
+    username: str
+    source_address: str | None = None
+
+
+SYSTEM = Actor(user_id=None, username="system")
+
+
+def record_event(
+    session: Session,
+    actor: Actor,
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: int | str | None = None,
+    patient_id: int | None = None,
+    summary: str = "",
+) -> AuditEvent:
+    """Add an audit row to the session (the caller commits).
+
+    ``summary`` must hold identifiers and field names only, never clinical detail or
+    patient names: the trail is read by admins who need not see the record itself.
+    """
+    event = AuditEvent(
+        user_id=actor.user_id,
+        username=actor.username,
+        source_address=actor.source_address,
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        patient_id=patient_id,
+        summary=summary[:300],
+    )
+    session.add(event)
+    return event
+
+
+class AuditTrailIsAppendOnly(RuntimeError):
+    """Code tried to change or delete an audit row."""
+
+
+def refuse_audit_changes(session: Session, _context: object, _instances: object) -> None:
+    for instance in (*session.dirty, *session.deleted):
+        if isinstance(instance, AuditEvent) and (
+            instance in session.deleted or session.is_modified(instance)
+        ):
+            raise AuditTrailIsAppendOnly("audit_event rows cannot be changed or deleted")
+
+
+def guard_append_only() -> None:
+    """Refuse, for every ORM session in the process, to flush a changed or deleted audit row."""
+    if not sa.event.contains(Session, "before_flush", refuse_audit_changes):
+        sa.event.listen(Session, "before_flush", refuse_audit_changes)
