@@ -13,18 +13,18 @@ from clinic.models import AppointmentStatus, Notification, NotificationKind
 from clinic.models import NotificationStatus as Status
 from clinic.notify.dispatcher import DispatchSettings, claim_due
 from clinic.notify.outbox import ReminderSettings, enqueue_booking
-from tests.conftest import NOW
+from tests.builders import NOW, MinimalClinic, make_contactable_patient
 from tests.notify.conftest import FixedClock, smtp_dispatcher
-from tests.notify.factories import Clinic, make_patient
 
 NO_REMINDERS = ReminderSettings(email_hours=(), sms_hours=())
 
 
 def book(session, count=1, *, settings=NO_REMINDERS, days=5, **patient_fields):
-    clinic = Clinic(session)
+    clinic = MinimalClinic(session)
     appointments = [
         clinic.appointment(
-            make_patient(session, **patient_fields), NOW + dt.timedelta(days=days, hours=i)
+            make_contactable_patient(session, **patient_fields),
+            NOW + dt.timedelta(days=days, hours=i),
         )
         for i in range(count)
     ]

@@ -22,8 +22,8 @@ from clinic.scheduling import (
     preview_series,
     reschedule,
 )
+from tests.builders import ACTOR, NOW, at, build_clinic
 from tests.notify.conftest import FixedClock, smtp_dispatcher
-from tests.unit.factories import ACTOR, NOW, at, build_clinic
 
 
 @pytest.fixture

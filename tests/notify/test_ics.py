@@ -14,9 +14,8 @@ from clinic.notify.outbox import (
     enqueue_cancellation,
     enqueue_update,
 )
-from tests.conftest import NOW
+from tests.builders import NOW, MinimalClinic, make_contactable_patient
 from tests.notify.conftest import FixedClock, smtp_dispatcher
-from tests.notify.factories import Clinic, make_patient
 
 NO_REMINDERS = ReminderSettings(email_hours=(), sms_hours=())
 
@@ -65,8 +64,8 @@ def check_event(calendar: icalendar.Calendar, appointment_facts: dict) -> None:
 
 
 def test_book_reschedule_cancel_keep_uid_and_raise_sequence(session, smtp_sink, tmp_path):
-    clinic = Clinic(session)
-    patient = make_patient(session, sms_opt_in=False)
+    clinic = MinimalClinic(session)
+    patient = make_contactable_patient(session, sms_opt_in=False)
     appointment = clinic.appointment(patient, NOW + dt.timedelta(days=5))
     dispatcher = smtp_dispatcher(smtp_sink, tmp_path / "sms")
     clock = FixedClock(NOW)
@@ -120,8 +119,8 @@ def test_a_retry_sends_the_same_calendar_bytes(session, tmp_path):
     from clinic.notify.context import message_context
     from clinic.notify.ics import invitation_ics
 
-    clinic = Clinic(session)
-    appointment = clinic.appointment(make_patient(session), NOW + dt.timedelta(days=5))
+    clinic = MinimalClinic(session)
+    appointment = clinic.appointment(make_contactable_patient(session), NOW + dt.timedelta(days=5))
     (invite, *_) = enqueue_booking(session, [appointment], now=NOW, settings=NO_REMINDERS)
     session.commit()
     first = invitation_ics(message_context(invite, clinic_name="C"), sender="a@b.example")

@@ -23,17 +23,17 @@ from clinic.database import configure_engine
 from clinic.extensions import db
 from clinic.models import Location, OpeningHours, Shift
 from clinic.scheduling import SlotTaken, book_session
-
-from .factories import (
+from tests.builders import (
     ACTOR,
     NOW,
-    Clinic,
+    World,
     at,
     build_clinic,
     make_chair,
     make_patient,
     make_staff,
 )
+
 from .validator import overlapping_pairs, problems
 
 TUESDAY = "2026-03-03"
@@ -95,7 +95,7 @@ class Ids:
 @pytest.fixture
 def crowded(app: Flask) -> Ids:
     with app.app_context():
-        clinic: Clinic = build_clinic(db.session, iv_chairs=6, nurses=3, patients=thread_count(app))
+        clinic: World = build_clinic(db.session, iv_chairs=6, nurses=3, patients=thread_count(app))
         return Ids(
             location=clinic.location.id,
             iv=clinic.iv.id,
