@@ -7,6 +7,7 @@ import datetime as dt
 import icalendar
 import vobject
 
+from clinic.clock import FixedClock
 from clinic.models import NO_DRIVING_NOTICE, AppointmentStatus
 from clinic.notify.outbox import (
     ReminderSettings,
@@ -15,7 +16,7 @@ from clinic.notify.outbox import (
     enqueue_update,
 )
 from tests.builders import NOW, MinimalClinic, make_contactable_patient
-from tests.notify.conftest import FixedClock, smtp_dispatcher
+from tests.notify.conftest import smtp_dispatcher
 
 NO_REMINDERS = ReminderSettings(email_hours=(), sms_hours=())
 
@@ -81,12 +82,12 @@ def test_book_reschedule_cancel_keep_uid_and_raise_sequence(session, smtp_sink, 
 
     enqueue_booking(session, [appointment], now=clock(), settings=NO_REMINDERS)
     deliver()
-    clock.advance(hours=1)
+    clock.advance(dt.timedelta(hours=1))
     # A move across the daylight-saving change: the wall clock time must stay right.
     clinic.move(appointment, NOW + dt.timedelta(days=9, hours=2))
     enqueue_update(session, appointment, now=clock(), settings=NO_REMINDERS)
     deliver()
-    clock.advance(hours=1)
+    clock.advance(dt.timedelta(hours=1))
     appointment.status = AppointmentStatus.CANCELLED
     appointment.calendar_sequence += 1
     enqueue_cancellation(session, appointment, now=clock())
