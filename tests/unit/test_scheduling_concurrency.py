@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 
 from clinic.database import configure_engine
 from clinic.extensions import db
-from clinic.models import Location, OpeningHours, Shift
+from clinic.models import Shift
 from clinic.scheduling import SlotTaken, book_session
 from tests.builders import (
     ACTOR,
@@ -30,6 +30,7 @@ from tests.builders import (
     at,
     build_clinic,
     make_chair,
+    make_location,
     make_patient,
     make_staff,
 )
@@ -181,11 +182,8 @@ def test_one_patient_racing_at_two_locations_is_booked_once(app, crowded):
     (PostgreSQL) or the write lock (SQLite) still lets only one through."""
     n = thread_count(app)
     with app.app_context():
-        other = Location(name="Uptown", timezone="America/New_York")
-        other.opening_hours = [
-            OpeningHours(weekday=d, opens=dt.time(8), closes=dt.time(18)) for d in range(5)
-        ]
-        db.session.add(other)
+        weekdays_8_to_6 = {weekday: (dt.time(8), dt.time(18)) for weekday in range(5)}
+        other = make_location(db.session, name="Uptown", hours=weekdays_8_to_6)
         uptown_chairs = [make_chair(db.session, other, f"U{k}") for k in range(n // 2)]
         patient = make_patient(db.session, 999)
         db.session.flush()
