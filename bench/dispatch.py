@@ -37,6 +37,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from clinic import create_app  # noqa: E402
+from clinic.catalog import IV_KETAMINE  # noqa: E402
 from clinic.config import normalise_database_url  # noqa: E402
 from clinic.extensions import db  # noqa: E402
 from clinic.models import (  # noqa: E402
@@ -47,7 +48,6 @@ from clinic.models import (  # noqa: E402
     NotificationStatus,
     Patient,
     Staff,
-    TreatmentType,
 )
 from clinic.models.booking import new_calendar_uid  # noqa: E402
 from clinic.notify.context import message_context  # noqa: E402
@@ -123,16 +123,7 @@ def seed(count: int, now: dt.datetime) -> None:
     )
     chair = Chair(location=location, label="IV 1", capabilities=["iv"])
     nurse = Staff(name="Maria Kim", role="nurse")
-    treatment = TreatmentType(
-        name="IV ketamine infusion",
-        route="iv",
-        prep_minutes=15,
-        treatment_minutes=45,
-        monitoring_minutes=45,
-        turnover_minutes=15,
-        chair_capability="iv",
-        patient_notice="Eat nothing for 4 hours before.",
-    )
+    treatment = IV_KETAMINE.to_model()
     patients = [
         Patient(
             mrn=f"B{n:05d}",

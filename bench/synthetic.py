@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from clinic.catalog import add_catalogue
 from clinic.models import (
     Appointment,
     AppointmentStatus,
@@ -29,7 +30,6 @@ from clinic.models import (
     Location,
     OpeningHours,
     Patient,
-    Protocol,
     ShiftTemplate,
     Staff,
     StaffRole,
@@ -107,45 +107,10 @@ def build_synthetic_clinic(
         opens, closes = WEEKDAY_HOURS if weekday < 5 else WEEKEND_HOURS
         location.opening_hours.append(OpeningHours(weekday=weekday, opens=opens, closes=closes))
     session.add(location)
-    iv = TreatmentType(
-        name=f"{name} IV ketamine",
-        route="iv",
-        prep_minutes=15,
-        treatment_minutes=45,
-        monitoring_minutes=45,
-        turnover_minutes=15,
-        chair_capability="iv",
-        required_certifications=["RN", "ACLS", "KETAMINE_IV"],
-        max_patients_per_monitor=2,
-    )
-    nasal = TreatmentType(
-        name=f"{name} esketamine",
-        route="nasal",
-        prep_minutes=10,
-        treatment_minutes=15,
-        monitoring_minutes=120,
-        turnover_minutes=10,
-        chair_capability="nasal",
-        required_certifications=["RN", "ESKETAMINE_REMS"],
-        max_patients_per_monitor=3,
-        needs_prescriber_on_site=True,
-        needs_rems_enrollment=True,
-    )
-    iv_protocol = Protocol(
-        name=f"{name} IV induction",
-        treatment_type=iv,
-        phases=[{"sessions": 6, "sessions_per_week": 3}],
-        min_hours_between=24,
-        max_span_days=21,
-    )
-    nasal_protocol = Protocol(
-        name=f"{name} esketamine induction",
-        treatment_type=nasal,
-        phases=[{"sessions": 8, "sessions_per_week": 2}, {"sessions": 4, "sessions_per_week": 1}],
-        min_hours_between=48,
-        max_span_days=56,
-    )
-    session.add_all([iv, nasal, iv_protocol, nasal_protocol])
+    # The shipped treatments, shared by every synthetic clinic in the database.
+    catalogue = add_catalogue(session)
+    iv, nasal = catalogue.iv, catalogue.nasal
+    iv_protocol, nasal_protocol = catalogue.iv_protocol, catalogue.nasal_protocol
     nasal_count = max(1, chairs // 5)
     chair_rows = [
         Chair(

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .audit import SYSTEM
+from .catalog import add_catalogue
 from .models import (
     Appointment,
     Certification,
@@ -25,7 +26,6 @@ from .models import (
     ShiftTemplate,
     Staff,
     StaffRole,
-    TreatmentType,
     User,
 )
 from .scheduling import SchedulingError, book_series, plan_from_protocol
@@ -91,19 +91,23 @@ def seed_demo(session: Session, *, now: dt.datetime | None = None) -> SeedReport
     _shift_templates(session, location, staff, today, report)
     session.flush()
     report.count("shifts", materialize_shifts(session, start=today, end=today + dt.timedelta(60)))
-    iv, nasal = _treatment_types(session, report)
-    _protocols(session, iv, nasal, report)
+    catalogue = add_catalogue(session)
+    for what, n in catalogue.added.items():
+        report.count(what, n)
     patients = _patients(session, today, report)
     _users(session, staff, report)
     session.flush()
     session.commit()
-    iv_protocol, nasal_protocol = (
-        session.scalars(
-            sa.select(Protocol).where(Protocol.treatment_type_id == treatment_type.id)
-        ).one()
-        for treatment_type in (iv, nasal)
+    _appointments(
+        session,
+        location,
+        catalogue.iv_protocol,
+        catalogue.nasal_protocol,
+        patients,
+        today,
+        now,
+        report,
     )
-    _appointments(session, location, iv_protocol, nasal_protocol, patients, today, now, report)
     session.commit()
     return report
 
@@ -205,83 +209,6 @@ def _shift_templates(
                 )
             )
         report.count("weekly shift templates", len(member.shift_templates))
-
-
-def _treatment_types(session: Session, report: SeedReport) -> tuple[TreatmentType, TreatmentType]:
-    iv = session.scalar(sa.select(TreatmentType).filter_by(name="IV ketamine infusion"))
-    if iv is None:
-        iv = TreatmentType(
-            name="IV ketamine infusion",
-            route="iv",
-            prep_minutes=15,
-            treatment_minutes=45,
-            monitoring_minutes=45,
-            turnover_minutes=15,
-            chair_capability="iv",
-            required_certifications=["RN", "ACLS", "KETAMINE_IV"],
-            max_patients_per_monitor=2,
-            needs_prescriber_on_site=False,
-            needs_rems_enrollment=False,
-            patient_notice="Eat nothing for 4 hours before your infusion; clear fluids are fine "
-            "up to 2 hours before.",
-        )
-        session.add(iv)
-        report.count("treatment types")
-    nasal = session.scalar(sa.select(TreatmentType).filter_by(name="Esketamine nasal spray"))
-    if nasal is None:
-        nasal = TreatmentType(
-            name="Esketamine nasal spray",
-            route="nasal",
-            prep_minutes=10,
-            treatment_minutes=15,
-            monitoring_minutes=120,
-            turnover_minutes=10,
-            chair_capability="nasal",
-            required_certifications=["RN", "ESKETAMINE_REMS"],
-            max_patients_per_monitor=3,
-            needs_prescriber_on_site=True,
-            needs_rems_enrollment=True,
-            patient_notice="You will be observed for at least 2 hours after the dose.",
-        )
-        session.add(nasal)
-        report.count("treatment types")
-    return iv, nasal
-
-
-def _protocols(
-    session: Session, iv: TreatmentType, nasal: TreatmentType, report: SeedReport
-) -> None:
-    specs = [
-        (
-            "IV ketamine induction",
-            iv,
-            [{"sessions": 6, "sessions_per_week": 3}],
-            24,
-            21,
-            "Six infusions within two to three weeks, at least a day apart.",
-        ),
-        (
-            "Esketamine induction and maintenance",
-            nasal,
-            [{"sessions": 8, "sessions_per_week": 2}, {"sessions": 4, "sessions_per_week": 1}],
-            48,
-            56,
-            "Twice weekly for four weeks, then weekly for four weeks.",
-        ),
-    ]
-    for name, treatment_type, phases, min_hours, span, description in specs:
-        if _get(session, Protocol, name=name) is None:
-            session.add(
-                Protocol(
-                    name=name,
-                    treatment_type=treatment_type,
-                    phases=phases,
-                    min_hours_between=min_hours,
-                    max_span_days=span,
-                    description=description,
-                )
-            )
-            report.count("protocols")
 
 
 def _patients(session: Session, today: dt.date, report: SeedReport) -> list[Patient]:

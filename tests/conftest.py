@@ -1,4 +1,5 @@
-"""Shared fixtures: ``app``, ``client``, ``runner``, ``session``, ``login`` and the database.
+"""Shared fixtures: ``app``, ``client``, ``runner``, ``session``, ``clock``, ``login`` and the
+database. Worlds are built with ``tests.builders``.
 
 Every test that uses ``app`` runs once on SQLite and, when CLINIC_TEST_DATABASE_URL is set,
 once more on PostgreSQL. Each test gets a fresh database: on SQLite a copy of a migrated
@@ -9,7 +10,6 @@ failure, not a skip.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import shutil
@@ -25,14 +25,17 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
 from clinic import create_app
+from clinic.clock import FixedClock, set_clock
 from clinic.extensions import db
-from clinic.models import Base, Role, User
+from clinic.models import Base, User
+
+# Re-exported for the tests that still import them from here (phase 2: from tests.builders).
+from tests.builders import NOW, TEST_PASSWORD, make_user
+
+__all__ = ["NOW", "TEST_PASSWORD", "make_user"]
 
 PG_URL = os.environ.get("CLINIC_TEST_DATABASE_URL", "")
 REQUIRE_POSTGRES = os.environ.get("CLINIC_REQUIRE_POSTGRES") == "1"
-TEST_PASSWORD = "correct-horse-battery-staple-9"
-# A fixed instant for tests that pass ``now``: Monday 2026-03-02 12:00 UTC (07:00 in New York).
-NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
 
 
 def base_config(database_url: str, instance_path: Path) -> dict[str, Any]:
@@ -172,6 +175,14 @@ def app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def clock(app: Flask) -> FixedClock:
+    """The app's clock, fixed at ``NOW``; ``clock.advance(...)`` moves it."""
+    fixed = FixedClock(NOW)
+    set_clock(app, fixed)
+    return fixed
+
+
+@pytest.fixture
 def session(app: Flask) -> Iterator[Any]:
     """The Flask-SQLAlchemy session inside an app context."""
     with app.app_context():
@@ -210,14 +221,6 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> Any:
     return app.test_cli_runner()
-
-
-def make_user(session: Any, username: str, role: Role | str, **fields: Any) -> User:
-    user = User(username=username, role=Role(role), **fields)
-    user.set_password(TEST_PASSWORD)
-    session.add(user)
-    session.commit()
-    return user
 
 
 @pytest.fixture

@@ -13,38 +13,28 @@ from clinic.models import (
     Appointment,
     AppointmentStatus,
     Certification,
-    Chair,
-    Location,
     Patient,
-    Staff,
-    StaffRole,
     TreatmentType,
 )
-from tests.conftest import NOW, make_user
+from tests.builders import (
+    NOW,
+    make_chair,
+    make_location,
+    make_patient,
+    make_staff,
+    make_treatment,
+    make_user,
+)
 
 START = NOW + dt.timedelta(days=1)
 
 
 def make_world(session):
-    location = Location(name="Test clinic", timezone="America/New_York")
-    chairs = [Chair(location=location, label=f"IV {n}", capabilities=["iv"]) for n in (1, 2)]
-    nurse = Staff(name="Nurse Kim", role=StaffRole.NURSE, email="kim@example.test")
-    iv = TreatmentType(
-        name="IV",
-        route="iv",
-        prep_minutes=15,
-        treatment_minutes=45,
-        monitoring_minutes=45,
-        turnover_minutes=15,
-        chair_capability="iv",
-    )
-    patients = [
-        Patient(
-            mrn=f"M{n}", given_name="Pat", family_name=f"P{n}", date_of_birth=dt.date(1980, 1, 1)
-        )
-        for n in (1, 2)
-    ]
-    session.add_all([location, *chairs, nurse, iv, *patients])
+    location = make_location(session, name="Test clinic")
+    chairs = [make_chair(session, location, f"IV {n}") for n in (1, 2)]
+    nurse = make_staff(session, "Nurse Kim", certifications=(), email="kim@example.test")
+    iv = make_treatment(session)
+    patients = [make_patient(session, n, mrn=f"M{n}") for n in (1, 2)]
     session.commit()
     return location, chairs, nurse, iv, patients
 

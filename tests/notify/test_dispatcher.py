@@ -9,22 +9,23 @@ import email.policy
 import pytest
 import sqlalchemy as sa
 
+from clinic.clock import FixedClock
 from clinic.models import AppointmentStatus, Notification, NotificationKind
 from clinic.models import NotificationStatus as Status
 from clinic.notify.dispatcher import DispatchSettings, claim_due
 from clinic.notify.outbox import ReminderSettings, enqueue_booking
-from tests.conftest import NOW
-from tests.notify.conftest import FixedClock, smtp_dispatcher
-from tests.notify.factories import Clinic, make_patient
+from tests.builders import NOW, MinimalClinic, make_contactable_patient
+from tests.notify.conftest import smtp_dispatcher
 
 NO_REMINDERS = ReminderSettings(email_hours=(), sms_hours=())
 
 
 def book(session, count=1, *, settings=NO_REMINDERS, days=5, **patient_fields):
-    clinic = Clinic(session)
+    clinic = MinimalClinic(session)
     appointments = [
         clinic.appointment(
-            make_patient(session, **patient_fields), NOW + dt.timedelta(days=days, hours=i)
+            make_contactable_patient(session, **patient_fields),
+            NOW + dt.timedelta(days=days, hours=i),
         )
         for i in range(count)
     ]
@@ -71,9 +72,9 @@ def test_failures_back_off_exponentially_then_fail(session, smtp_sink, tmp_path)
         assert (row.status, row.attempts) == (Status.PENDING, attempt)
         assert row.due_at == clock() + dt.timedelta(seconds=delay)
         # Not before its time.
-        clock.advance(seconds=delay - 1)
+        clock.advance(dt.timedelta(seconds=delay - 1))
         assert dispatcher.run(session, clock=clock).examined == 0
-        clock.advance(seconds=1)
+        clock.advance(dt.timedelta(seconds=1))
     dispatcher.run(session, clock=clock)
     (row,) = statuses(session).values()
     assert (row.status, row.attempts) == (Status.FAILED, 3)
@@ -91,7 +92,7 @@ def test_a_retried_email_keeps_its_message_id(session, smtp_sink, tmp_path):
     clock = FixedClock(NOW)
     dispatcher.run(session, clock=clock)
     smtp_sink.collector.defer_all = False
-    clock.advance(seconds=30)
+    clock.advance(dt.timedelta(seconds=30))
     dispatcher.run(session, clock=clock)
     (arrived,) = smtp_sink.collector.messages()
     assert arrived["Message-ID"] == message_id
@@ -117,7 +118,7 @@ def test_a_claim_left_by_a_crashed_worker_returns_after_the_timeout(session, smt
     dispatcher = smtp_dispatcher(smtp_sink, tmp_path, claim_timeout_seconds=120)
     clock = FixedClock(NOW + dt.timedelta(seconds=119))
     assert dispatcher.run(session, clock=clock).examined == 0
-    clock.advance(seconds=2)
+    clock.advance(dt.timedelta(seconds=2))
     totals = dispatcher.run(session, clock=clock)
     assert (totals.released, totals.sent) == (3, 3)
     assert {n.status for n in statuses(session).values()} == {Status.SENT}

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 import vobject
 
+from clinic.clock import FixedClock
 from clinic.models import NO_DRIVING_NOTICE, Notification, NotificationKind
 from clinic.models import NotificationStatus as Status
 from clinic.notify.outbox import ReminderSettings
@@ -22,8 +23,8 @@ from clinic.scheduling import (
     preview_series,
     reschedule,
 )
-from tests.notify.conftest import FixedClock, smtp_dispatcher
-from tests.unit.factories import ACTOR, NOW, at, build_clinic
+from tests.builders import ACTOR, NOW, at, build_clinic
+from tests.notify.conftest import smtp_dispatcher
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_book_reschedule_cancel_through_the_services(session, clinic, smtp_sink,
     )
     appointment_id, uid = appointment.id, appointment.calendar_uid
     dispatcher.run(session, clock=clock)
-    clock.advance(hours=1)
+    clock.advance(dt.timedelta(hours=1))
     reschedule(
         session,
         appointment_id=appointment_id,
@@ -74,7 +75,7 @@ def test_book_reschedule_cancel_through_the_services(session, clinic, smtp_sink,
         now=clock(),
     )
     dispatcher.run(session, clock=clock)
-    clock.advance(hours=1)
+    clock.advance(dt.timedelta(hours=1))
     cancel(
         session,
         appointment_id=appointment_id,

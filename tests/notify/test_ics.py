@@ -7,6 +7,7 @@ import datetime as dt
 import icalendar
 import vobject
 
+from clinic.clock import FixedClock
 from clinic.models import NO_DRIVING_NOTICE, AppointmentStatus
 from clinic.notify.outbox import (
     ReminderSettings,
@@ -14,9 +15,8 @@ from clinic.notify.outbox import (
     enqueue_cancellation,
     enqueue_update,
 )
-from tests.conftest import NOW
-from tests.notify.conftest import FixedClock, smtp_dispatcher
-from tests.notify.factories import Clinic, make_patient
+from tests.builders import NOW, MinimalClinic, make_contactable_patient
+from tests.notify.conftest import smtp_dispatcher
 
 NO_REMINDERS = ReminderSettings(email_hours=(), sms_hours=())
 
@@ -65,8 +65,8 @@ def check_event(calendar: icalendar.Calendar, appointment_facts: dict) -> None:
 
 
 def test_book_reschedule_cancel_keep_uid_and_raise_sequence(session, smtp_sink, tmp_path):
-    clinic = Clinic(session)
-    patient = make_patient(session, sms_opt_in=False)
+    clinic = MinimalClinic(session)
+    patient = make_contactable_patient(session, sms_opt_in=False)
     appointment = clinic.appointment(patient, NOW + dt.timedelta(days=5))
     dispatcher = smtp_dispatcher(smtp_sink, tmp_path / "sms")
     clock = FixedClock(NOW)
@@ -82,12 +82,12 @@ def test_book_reschedule_cancel_keep_uid_and_raise_sequence(session, smtp_sink, 
 
     enqueue_booking(session, [appointment], now=clock(), settings=NO_REMINDERS)
     deliver()
-    clock.advance(hours=1)
+    clock.advance(dt.timedelta(hours=1))
     # A move across the daylight-saving change: the wall clock time must stay right.
     clinic.move(appointment, NOW + dt.timedelta(days=9, hours=2))
     enqueue_update(session, appointment, now=clock(), settings=NO_REMINDERS)
     deliver()
-    clock.advance(hours=1)
+    clock.advance(dt.timedelta(hours=1))
     appointment.status = AppointmentStatus.CANCELLED
     appointment.calendar_sequence += 1
     enqueue_cancellation(session, appointment, now=clock())
@@ -120,8 +120,8 @@ def test_a_retry_sends_the_same_calendar_bytes(session, tmp_path):
     from clinic.notify.context import message_context
     from clinic.notify.ics import invitation_ics
 
-    clinic = Clinic(session)
-    appointment = clinic.appointment(make_patient(session), NOW + dt.timedelta(days=5))
+    clinic = MinimalClinic(session)
+    appointment = clinic.appointment(make_contactable_patient(session), NOW + dt.timedelta(days=5))
     (invite, *_) = enqueue_booking(session, [appointment], now=NOW, settings=NO_REMINDERS)
     session.commit()
     first = invitation_ics(message_context(invite, clinic_name="C"), sender="a@b.example")

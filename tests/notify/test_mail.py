@@ -17,7 +17,7 @@ from clinic.notify.mail import (
     build_email,
     email_backend_from_config,
 )
-from tests.conftest import NOW
+from tests.builders import NOW
 from tests.notify.smtp_sink import PASSWORD, USERNAME, SmtpSink
 
 SENDER = "Ketamine Clinic <appointments@clinic.example>"

@@ -16,8 +16,7 @@ from clinic.notify.outbox import (
     enqueue_update,
     reminder_settings_from_config,
 )
-from tests.conftest import NOW
-from tests.notify.factories import Clinic, make_patient
+from tests.builders import NOW, MinimalClinic, make_contactable_patient
 
 SETTINGS = ReminderSettings()
 
@@ -48,8 +47,8 @@ def test_settings_come_from_config_with_defaults():
 
 
 def test_booking_queues_invites_and_reminders_per_channel(session):
-    clinic = Clinic(session)
-    patient = make_patient(session)
+    clinic = MinimalClinic(session)
+    patient = make_contactable_patient(session)
     appointment = clinic.appointment(patient, NOW + dt.timedelta(days=5))
     added = enqueue_booking(session, [appointment], now=NOW, settings=SETTINGS)
     session.commit()
@@ -70,8 +69,8 @@ def test_booking_queues_invites_and_reminders_per_channel(session):
 
 
 def test_reminders_already_past_are_skipped_not_sent_late(session):
-    clinic = Clinic(session)
-    patient = make_patient(session)
+    clinic = MinimalClinic(session)
+    patient = make_contactable_patient(session)
     appointment = clinic.appointment(patient, NOW + dt.timedelta(hours=30))
     enqueue_booking(session, [appointment], now=NOW, settings=SETTINGS)
     session.commit()
@@ -82,10 +81,10 @@ def test_reminders_already_past_are_skipped_not_sent_late(session):
 
 
 def test_contact_preferences_and_consent_decide_the_channels(session):
-    clinic = Clinic(session)
-    email_only = make_patient(session, sms_consent_at=None)
-    sms_only = make_patient(session, email=None)
-    nothing = make_patient(session, email_opt_in=False, sms_opt_in=False)
+    clinic = MinimalClinic(session)
+    email_only = make_contactable_patient(session, sms_consent_at=None)
+    sms_only = make_contactable_patient(session, email=None)
+    nothing = make_contactable_patient(session, email_opt_in=False, sms_opt_in=False)
     starts = NOW + dt.timedelta(days=5)
     a = clinic.appointment(email_only, starts)
     b = clinic.appointment(sms_only, starts + dt.timedelta(hours=3))
@@ -98,8 +97,8 @@ def test_contact_preferences_and_consent_decide_the_channels(session):
 
 
 def test_an_invalid_phone_number_is_recorded_as_skipped(session):
-    clinic = Clinic(session)
-    patient = make_patient(session, phone="+1555", email=None)
+    clinic = MinimalClinic(session)
+    patient = make_contactable_patient(session, phone="+1555", email=None)
     appointment = clinic.appointment(patient, NOW + dt.timedelta(days=5))
     enqueue_booking(session, [appointment], now=NOW, settings=SETTINGS)
     session.commit()
@@ -109,8 +108,8 @@ def test_an_invalid_phone_number_is_recorded_as_skipped(session):
 
 
 def test_enqueueing_twice_adds_nothing_new(session):
-    clinic = Clinic(session)
-    appointment = clinic.appointment(make_patient(session), NOW + dt.timedelta(days=5))
+    clinic = MinimalClinic(session)
+    appointment = clinic.appointment(make_contactable_patient(session), NOW + dt.timedelta(days=5))
     first = enqueue_booking(session, [appointment], now=NOW, settings=SETTINGS)
     second = enqueue_booking(session, [appointment], now=NOW, settings=SETTINGS)
     session.commit()
@@ -119,8 +118,8 @@ def test_enqueueing_twice_adds_nothing_new(session):
 
 
 def test_a_series_gets_one_invitation_per_session_plus_reminders(session):
-    clinic = Clinic(session)
-    patient = make_patient(session, sms_opt_in=False)
+    clinic = MinimalClinic(session)
+    patient = make_contactable_patient(session, sms_opt_in=False)
     sessions = [clinic.appointment(patient, NOW + dt.timedelta(days=4 + 2 * i)) for i in range(6)]
     enqueue_booking(session, sessions, now=NOW, settings=SETTINGS)
     session.commit()
@@ -130,8 +129,8 @@ def test_a_series_gets_one_invitation_per_session_plus_reminders(session):
 
 
 def test_reschedule_withdraws_pending_reminders_and_queues_update(session):
-    clinic = Clinic(session)
-    appointment = clinic.appointment(make_patient(session), NOW + dt.timedelta(days=5))
+    clinic = MinimalClinic(session)
+    appointment = clinic.appointment(make_contactable_patient(session), NOW + dt.timedelta(days=5))
     enqueue_booking(session, [appointment], now=NOW, settings=SETTINGS)
     session.commit()
     clinic.move(appointment, NOW + dt.timedelta(days=7))
@@ -154,8 +153,8 @@ def test_reschedule_withdraws_pending_reminders_and_queues_update(session):
 
 
 def test_cancellation_withdraws_pending_reminders_and_queues_cancel(session):
-    clinic = Clinic(session)
-    appointment = clinic.appointment(make_patient(session), NOW + dt.timedelta(days=5))
+    clinic = MinimalClinic(session)
+    appointment = clinic.appointment(make_contactable_patient(session), NOW + dt.timedelta(days=5))
     enqueue_booking(session, [appointment], now=NOW, settings=SETTINGS)
     session.commit()
     appointment.status = AppointmentStatus.CANCELLED
@@ -174,8 +173,8 @@ def test_cancellation_withdraws_pending_reminders_and_queues_cancel(session):
 
 
 def test_rolled_back_booking_leaves_no_notification(session):
-    clinic = Clinic(session)
-    patient = make_patient(session)
+    clinic = MinimalClinic(session)
+    patient = make_contactable_patient(session)
     session.commit()
     appointment = clinic.appointment(patient, NOW + dt.timedelta(days=5))
     enqueue_booking(session, [appointment], now=NOW, settings=SETTINGS)

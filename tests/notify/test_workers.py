@@ -20,8 +20,8 @@ from flask import Flask
 from clinic import create_app
 from clinic.extensions import db
 from clinic.models import Notification, NotificationStatus
+from tests.builders import due_emails
 from tests.conftest import base_config, truncate_all
-from tests.notify.factories import due_emails
 from tests.notify.smtp_sink import SmtpSink
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

@@ -21,19 +21,20 @@ from sqlalchemy.pool import NullPool
 
 from clinic.database import configure_engine
 from clinic.extensions import db
-from clinic.models import Location, OpeningHours, Shift
+from clinic.models import Shift
 from clinic.scheduling import SlotTaken, book_session
-
-from .factories import (
+from tests.builders import (
     ACTOR,
     NOW,
-    Clinic,
+    World,
     at,
     build_clinic,
     make_chair,
+    make_location,
     make_patient,
     make_staff,
 )
+
 from .validator import overlapping_pairs, problems
 
 TUESDAY = "2026-03-03"
@@ -95,7 +96,7 @@ class Ids:
 @pytest.fixture
 def crowded(app: Flask) -> Ids:
     with app.app_context():
-        clinic: Clinic = build_clinic(db.session, iv_chairs=6, nurses=3, patients=thread_count(app))
+        clinic: World = build_clinic(db.session, iv_chairs=6, nurses=3, patients=thread_count(app))
         return Ids(
             location=clinic.location.id,
             iv=clinic.iv.id,
@@ -181,11 +182,8 @@ def test_one_patient_racing_at_two_locations_is_booked_once(app, crowded):
     (PostgreSQL) or the write lock (SQLite) still lets only one through."""
     n = thread_count(app)
     with app.app_context():
-        other = Location(name="Uptown", timezone="America/New_York")
-        other.opening_hours = [
-            OpeningHours(weekday=d, opens=dt.time(8), closes=dt.time(18)) for d in range(5)
-        ]
-        db.session.add(other)
+        weekdays_8_to_6 = {weekday: (dt.time(8), dt.time(18)) for weekday in range(5)}
+        other = make_location(db.session, name="Uptown", hours=weekdays_8_to_6)
         uptown_chairs = [make_chair(db.session, other, f"U{k}") for k in range(n // 2)]
         patient = make_patient(db.session, 999)
         db.session.flush()

@@ -27,11 +27,10 @@ from clinic.scheduling import (
     preview_series,
     reschedule,
 )
-
-from .factories import (
+from tests.builders import (
     ACTOR,
     NOW,
-    Clinic,
+    World,
     at,
     block_chair,
     build_clinic,
@@ -39,6 +38,7 @@ from .factories import (
     make_staff,
     time_off,
 )
+
 from .validator import problems
 
 FIRST_DAY = dt.date(2026, 3, 3)
@@ -90,7 +90,7 @@ def reset_bookings(session: Any) -> None:
     session.commit()
 
 
-def set_traps(session: Any, clinic: Clinic) -> None:
+def set_traps(session: Any, clinic: World) -> None:
     block_chair(
         session, clinic.iv_chairs[1], at("2026-03-04", "07:00"), at("2026-03-05", "12:00"), "repair"
     )
@@ -121,7 +121,7 @@ def set_traps(session: Any, clinic: Clinic) -> None:
     session.commit()
 
 
-def apply(session: Any, clinic: Clinic, operation: tuple[Any, ...]) -> None:
+def apply(session: Any, clinic: World, operation: tuple[Any, ...]) -> None:
     kind = operation[0]
     ids = session.scalars(sa.select(Appointment.id).order_by(Appointment.id)).all()
     if kind == "book_session":
@@ -185,7 +185,7 @@ def apply(session: Any, clinic: Clinic, operation: tuple[Any, ...]) -> None:
 
 
 @pytest.fixture
-def world(session: Any) -> Clinic:
+def world(session: Any) -> World:
     clinic = build_clinic(session, iv_chairs=3, nasal_chairs=2, nurses=3, patients=6)
     set_traps(session, clinic)
     return clinic

@@ -28,11 +28,10 @@ from clinic.scheduling import (
     plan_custom,
     preview_series,
 )
-
-from .factories import (
+from tests.builders import (
     ACTOR,
     NOW,
-    Clinic,
+    World,
     add_shift,
     at,
     block_chair,
@@ -46,12 +45,12 @@ TUESDAY = "2026-03-03"
 
 
 @pytest.fixture
-def clinic(session: Any) -> Clinic:
+def clinic(session: Any) -> World:
     return build_clinic(session)
 
 
 def book(
-    session: Any, clinic: Clinic, patient: int, when: dt.datetime, **kwargs: Any
+    session: Any, clinic: World, patient: int, when: dt.datetime, **kwargs: Any
 ) -> Appointment:
     kwargs.setdefault("treatment_type_id", clinic.iv.id)
     return book_session(

@@ -37,21 +37,21 @@ from clinic.scheduling import (
     reschedule,
     scheduling_settings_from_config,
 )
+from tests.builders import ACTOR, NOW, NY, World, at, build_clinic, close_day
 
-from .factories import ACTOR, NOW, NY, Clinic, at, build_clinic, close_day
 from .querycount import recorded_statements, writes
 
 
 @pytest.fixture
-def clinic(session: Any) -> Clinic:
-    return build_clinic(session)
+def clinic(session: Any) -> World:
+    return build_clinic(session, patient_fields={"escort_name": "Escort Person"})
 
 
 def count(session: Any, model: Any) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-def iv_plan(session: Any, clinic: Clinic, first: str = "2026-03-03", **kwargs: Any) -> Any:
+def iv_plan(session: Any, clinic: World, first: str = "2026-03-03", **kwargs: Any) -> Any:
     return plan_from_protocol(
         session,
         protocol_id=clinic.iv_protocol.id,
@@ -61,7 +61,7 @@ def iv_plan(session: Any, clinic: Clinic, first: str = "2026-03-03", **kwargs: A
     )
 
 
-def book_previewed(session: Any, clinic: Clinic, patient: int, plan: Any) -> Series:
+def book_previewed(session: Any, clinic: World, patient: int, plan: Any) -> Series:
     preview = preview_series(session, patient_id=clinic.patients[patient].id, plan=plan, now=NOW)
     assert preview.complete, [s.reason for s in preview.sessions]
     return book_series(
