@@ -45,8 +45,8 @@ from ..notify.outbox import (
     enqueue_cancellation,
     enqueue_update,
 )
+from .choice import Anchors, choose_resources, first_violation, pick_prescriber
 from .errors import (
-    ChairUnavailable,
     InvalidPlan,
     InvalidRequest,
     InvalidTransition,
@@ -59,19 +59,11 @@ from .errors import (
 )
 from .plans import SeriesPlan
 from .preview import check_now, load_for_plan, propose_sessions
-from .rules import (
-    CheckContext,
-    Violation,
-    check_chair,
-    check_monitor,
-    check_prescriber,
-    check_time,
-    local_date,
-)
+from .rules import CheckContext, check_candidate, check_chair, check_monitor, check_prescriber
 from .search import SlotChoice
 from .settings import DEFAULT_SETTINGS, SchedulingSettings
 from .snapshot import Snapshot, load_snapshot, require_bookable, to_instant, to_seconds
-from .wording import day_text, moment_text, staff_text
+from .wording import day_text, staff_text
 
 log = logging.getLogger("clinic.scheduling")
 
@@ -177,12 +169,6 @@ def _aware(value: dt.datetime, what: str) -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidRequest(f"The {what} must include its timezone.")
     return value
-
-
-def _first_violation(violations: list[Violation]) -> RuleViolation:
-    """A rule the receptionist can act on beats a conflict with another booking."""
-    ordered = sorted(violations, key=lambda violation: violation.conflict)
-    return ordered[0].exception()
 
 
 # --- booking ------------------------------------------------------------------------------
@@ -293,27 +279,24 @@ def book_series(
 
 
 def _confirm_choice(snapshot: Snapshot, choice: ChosenSlot, context: CheckContext) -> SlotChoice:
-    """Re-check one accepted slot against the locked snapshot and add it there."""
+    """Re-check one accepted slot against the locked snapshot and add it there. A slot posted
+    without its prescriber gets the one the search would pick."""
     starts = to_seconds(choice.starts_at)
     prescriber_id = choice.prescriber_id
-    if snapshot.treatment.needs_prescriber and prescriber_id is None:
-        prescriber_id = _pick_prescriber(snapshot, starts)
     if not snapshot.treatment.needs_prescriber:
         prescriber_id = None
-    violations = (
-        check_time(snapshot, starts, context)
-        + check_chair(snapshot, choice.chair_id, starts)
-        + check_monitor(
-            snapshot,
-            choice.monitor_id,
-            starts,
-            context.settings,
-            today=local_date(snapshot, context.now),
-        )
-        + check_prescriber(snapshot, prescriber_id, starts)
+    elif prescriber_id is None:
+        prescriber_id = pick_prescriber(snapshot, starts)
+    violations = check_candidate(
+        snapshot,
+        starts=starts,
+        chair_id=choice.chair_id,
+        monitor_id=choice.monitor_id,
+        prescriber_id=prescriber_id,
+        context=context,
     )
     if violations:
-        raise _first_violation(violations)
+        raise first_violation(violations)
     snapshot.add_proposal(
         starts=starts,
         chair_id=choice.chair_id,
@@ -389,99 +372,6 @@ def book_session(
     return run_booking_transaction(session, work)
 
 
-def choose_resources(
-    snapshot: Snapshot,
-    starts: int,
-    context: CheckContext,
-    *,
-    chair_id: int | None = None,
-    monitor_id: int | None = None,
-    prescriber_id: int | None = None,
-) -> SlotChoice:
-    """Check the time and pick (or check) a chair, monitor and prescriber for ``starts``."""
-    time_violations = check_time(snapshot, starts, context)
-    if time_violations:
-        raise _first_violation(time_violations)
-    treatment = snapshot.treatment
-    day = local_date(snapshot, starts)
-    _, ends, _ = treatment.windows(starts)
-    window = (
-        f"from {moment_text(to_instant(starts), snapshot.tz)} to "
-        f"{moment_text(to_instant(ends), snapshot.tz, on_day=day)}"
-    )
-
-    if chair_id is not None:
-        candidates = [chair_id]
-    else:
-        candidates = [
-            chair.id
-            for chair in snapshot.chairs
-            if chair.active and treatment.capability in chair.capabilities
-        ]
-        if not candidates:
-            raise ChairUnavailable(
-                f"No chair in service at {snapshot.location.name} can take {treatment.name}."
-            )
-    chair_problems = {c: check_chair(snapshot, c, starts) for c in candidates}
-    free_chairs = [c for c in candidates if not chair_problems[c]]
-    if not free_chairs:
-        if chair_id is not None:
-            raise _first_violation(chair_problems[chair_id])
-        problems = [v for found in chair_problems.values() for v in found]
-        if any(v.conflict for v in problems):
-            raise SlotTaken(f"No chair that can take {treatment.name} is free {window}.")
-        raise ChairUnavailable(f"No chair that can take {treatment.name} is free {window}.")
-
-    today = local_date(snapshot, context.now)
-    if monitor_id is not None:
-        people = [monitor_id]
-    else:
-        people = sorted(
-            (p.id for p in snapshot.staff.values() if p.active),
-            key=lambda staff_id: (
-                _monitor_load(snapshot, staff_id, starts, ends),
-                snapshot.staff[staff_id].name,
-            ),
-        )
-    monitor_problems = {
-        m: check_monitor(snapshot, m, starts, context.settings, today=today) for m in people
-    }
-    free_monitors = [m for m in people if not monitor_problems[m]]
-    if not free_monitors:
-        if monitor_id is not None:
-            raise _first_violation(monitor_problems[monitor_id])
-        problems = [v for found in monitor_problems.values() for v in found]
-        qualified_but_taken = [
-            m
-            for m in people
-            if monitor_problems[m] and all(v.conflict for v in monitor_problems[m])
-        ]
-        if qualified_but_taken:
-            raise SlotTaken(f"No one who can monitor {treatment.name} is free {window}.")
-        detail = " ".join(v.message for v in problems[:3])
-        raise MonitorUnavailable(
-            f"No one who can monitor {treatment.name} is free {window} on {day_text(day)}. {detail}"
-        )
-
-    chosen_prescriber: int | None = None
-    if treatment.needs_prescriber:
-        if prescriber_id is not None:
-            problems = check_prescriber(snapshot, prescriber_id, starts)
-            if problems:
-                raise _first_violation(problems)
-            chosen_prescriber = prescriber_id
-        else:
-            chosen_prescriber = _pick_prescriber(snapshot, starts)
-            if chosen_prescriber is None:
-                raise PrescriberUnavailable(check_prescriber(snapshot, None, starts)[0].message)
-    return SlotChoice(
-        starts_at=to_instant(starts),
-        chair_id=free_chairs[0],
-        monitor_id=free_monitors[0],
-        prescriber_id=chosen_prescriber,
-    )
-
-
 def _not_on_shift(session: Session, snapshot: Snapshot, staff_id: int, day: dt.date) -> str:
     row = session.execute(sa.select(Staff.name, Staff.role).where(Staff.id == staff_id)).first()
     if row is None:
@@ -490,21 +380,6 @@ def _not_on_shift(session: Session, snapshot: Snapshot, staff_id: int, day: dt.d
         f"{staff_text(row[0], str(row[1]))} is not on shift at {snapshot.location.name} on "
         f"{day_text(day)}."
     )
-
-
-def _monitor_load(snapshot: Snapshot, staff_id: int, starts: int, ends: int) -> int:
-    return sum(
-        1
-        for other in snapshot.overlapping(starts, ends)
-        if other.monitor_id == staff_id and other.starts < ends and other.ends > starts
-    )
-
-
-def _pick_prescriber(snapshot: Snapshot, starts: int) -> int | None:
-    for person in sorted(snapshot.staff.values(), key=lambda p: p.name):
-        if person.role == "prescriber" and not check_prescriber(snapshot, person.id, starts):
-            return person.id
-    return None
 
 
 def _patient(session: Session, patient_id: int) -> Patient:
@@ -746,18 +621,10 @@ def _spacing_hours(appointment: Appointment) -> int:
 def _keep_or_replace(
     snapshot: Snapshot, member: Appointment, starts: int, context: CheckContext
 ) -> SlotChoice:
-    """Keep the session's chair, monitor and prescriber at the new time where they are free."""
-    time_violations = check_time(snapshot, starts, context)
-    if time_violations:
-        raise _first_violation(time_violations)
+    """Keep the session's chair, monitor and prescriber at the new time where they are free;
+    a lost one is replaced by the one the series search would pick there."""
     keep_chair = not check_chair(snapshot, member.chair_id, starts)
-    keep_monitor = not check_monitor(
-        snapshot,
-        member.monitor_id,
-        starts,
-        context.settings,
-        today=local_date(snapshot, context.now),
-    )
+    keep_monitor = not check_monitor(snapshot, member.monitor_id, starts, context)
     keep_prescriber = member.prescriber_id is not None and not check_prescriber(
         snapshot, member.prescriber_id, starts
     )
@@ -768,7 +635,17 @@ def _keep_or_replace(
         chair_id=member.chair_id if keep_chair else None,
         monitor_id=member.monitor_id if keep_monitor else None,
         prescriber_id=member.prescriber_id if keep_prescriber else None,
+        anchors=_series_anchors(snapshot, member),
     )
+
+
+def _series_anchors(snapshot: Snapshot, member: Appointment) -> Anchors:
+    """The resources of the series' first session in the snapshot that is not moving (as the
+    series search anchors on its first session), else the session's own."""
+    first = snapshot.first_of_series(member.series_id)
+    if first is None:
+        return Anchors(member.chair_id, member.monitor_id, member.prescriber_id)
+    return Anchors(first.chair_id, first.monitor_id, first.prescriber_id)
 
 
 def cancel(
