@@ -193,22 +193,7 @@ def book_series(
     """
     settings = settings or DEFAULT_SETTINGS
     now_seconds = check_now(now)
-    choices = None
-    if proposals is not None:
-        choices = sorted(
-            (
-                SlotChoice(
-                    starts_at=_aware(p.starts_at, "session start"),
-                    chair_id=p.chair_id,
-                    monitor_id=p.monitor_id,
-                    prescriber_id=p.prescriber_id,
-                )
-                for p in proposals
-            ),
-            key=lambda choice: choice.starts_at,
-        )
-        if not choices:
-            raise InvalidPlan("A series needs at least one session.")
+    choices = None if proposals is None else _sorted_choices(proposals)
 
     def work() -> Series:
         tz = _location_tz(session, plan.location_id)
@@ -226,56 +211,101 @@ def book_series(
             extra_dates=days,
         )
         if choices is None:
-            proposed = propose_sessions(
-                snapshot, plan, now=now_seconds, settings=settings, with_alternatives=False
-            )
-            for item in proposed:
-                if item.slot is None:
-                    raise RuleViolation(
-                        f"Session {item.index} on {day_text(item.target_date)} cannot be "
-                        f"booked: {item.reason}"
-                    )
-            accepted: list[ChosenSlot] = [item.slot for item in proposed if item.slot]
+            accepted = _search_whole_plan(snapshot, plan, now=now_seconds, settings=settings)
         else:
             context = CheckContext(
                 now=now_seconds, settings=settings, min_spacing_hours=plan.min_hours_between
             )
-            accepted = []
-            for choice in choices:
-                accepted.append(_confirm_choice(snapshot, choice, context))
-        patient = _patient(session, patient_id)
-        series = Series(
-            patient_id=patient_id,
-            treatment_type_id=plan.treatment_type_id,
-            protocol_id=plan.protocol_id,
-            status=SeriesStatus.ACTIVE,
-            created_by_id=actor.user_id,
-            created_at=now,
-        )
-        session.add(series)
-        appointments = [
-            _new_appointment(snapshot, patient, choice, actor=actor, now=now, series=series)
-            for choice in accepted
-        ]
-        session.add_all(appointments)
-        session.flush()
-        enqueue_booking(session, appointments, now=now, settings=reminders or ReminderSettings())
-        ids = ",".join(str(appointment.id) for appointment in appointments)
-        record_event(
+            accepted = [_confirm_choice(snapshot, choice, context) for choice in choices]
+        return _save_series(
             session,
-            actor,
-            action="series.book",
-            entity_type="series",
-            entity_id=series.id,
+            snapshot,
             patient_id=patient_id,
-            summary=f"series {series.id}: {len(appointments)} sessions (appointments {ids}); "
-            f"treatment_type {plan.treatment_type_id}; location {plan.location_id}",
+            plan=plan,
+            accepted=accepted,
+            actor=actor,
+            now=now,
+            reminders=reminders or ReminderSettings(),
         )
-        for appointment in appointments:
-            _audit_booking(session, actor, appointment)
-        return series
 
     return run_booking_transaction(session, work)
+
+
+def _sorted_choices(proposals: Sequence[ChosenSlot]) -> list[SlotChoice]:
+    choices = sorted(
+        (
+            SlotChoice(
+                starts_at=_aware(p.starts_at, "session start"),
+                chair_id=p.chair_id,
+                monitor_id=p.monitor_id,
+                prescriber_id=p.prescriber_id,
+            )
+            for p in proposals
+        ),
+        key=lambda choice: choice.starts_at,
+    )
+    if not choices:
+        raise InvalidPlan("A series needs at least one session.")
+    return choices
+
+
+def _search_whole_plan(
+    snapshot: Snapshot, plan: SeriesPlan, *, now: int, settings: SchedulingSettings
+) -> list[ChosenSlot]:
+    """The search's slot for every planned date, or the first date that cannot be met."""
+    proposed = propose_sessions(snapshot, plan, now=now, settings=settings, with_alternatives=False)
+    for item in proposed:
+        if item.slot is None:
+            raise RuleViolation(
+                f"Session {item.index} on {day_text(item.target_date)} cannot be "
+                f"booked: {item.reason}"
+            )
+    return [item.slot for item in proposed if item.slot]
+
+
+def _save_series(
+    session: Session,
+    snapshot: Snapshot,
+    *,
+    patient_id: int,
+    plan: SeriesPlan,
+    accepted: Sequence[ChosenSlot],
+    actor: Actor,
+    now: dt.datetime,
+    reminders: ReminderSettings,
+) -> Series:
+    """Insert the series and its sessions, queue their messages and write the audit rows."""
+    patient = _patient(session, patient_id)
+    series = Series(
+        patient_id=patient_id,
+        treatment_type_id=plan.treatment_type_id,
+        protocol_id=plan.protocol_id,
+        status=SeriesStatus.ACTIVE,
+        created_by_id=actor.user_id,
+        created_at=now,
+    )
+    session.add(series)
+    appointments = [
+        _new_appointment(snapshot, patient, choice, actor=actor, now=now, series=series)
+        for choice in accepted
+    ]
+    session.add_all(appointments)
+    session.flush()
+    enqueue_booking(session, appointments, now=now, settings=reminders)
+    ids = ",".join(str(appointment.id) for appointment in appointments)
+    record_event(
+        session,
+        actor,
+        action="series.book",
+        entity_type="series",
+        entity_id=series.id,
+        patient_id=patient_id,
+        summary=f"series {series.id}: {len(appointments)} sessions (appointments {ids}); "
+        f"treatment_type {plan.treatment_type_id}; location {plan.location_id}",
+    )
+    for appointment in appointments:
+        _audit_booking(session, actor, appointment)
+    return series
 
 
 def _confirm_choice(snapshot: Snapshot, choice: ChosenSlot, context: CheckContext) -> SlotChoice:
@@ -519,22 +549,7 @@ def reschedule(
                 "This session cannot be moved: "
                 f"{_STATUS_WORDS.get(target.status, 'it is not booked')}."
             )
-        tz = _location_tz(session, target.location_id)
-        members = _series_members(session, target, scope, frozenset({AppointmentStatus.BOOKED}))
-        if scope == "all":
-            members = [m for m in members if m is target or to_seconds(m.starts_at) >= now_seconds]
-        shift = new_start.astimezone(tz).replace(tzinfo=None) - target.starts_at.astimezone(
-            tz
-        ).replace(tzinfo=None)
-        if not shift:
-            raise InvalidRequest("The new time is the same as the current one.")
-        moves = [
-            (
-                member,
-                (member.starts_at.astimezone(tz).replace(tzinfo=None) + shift).replace(tzinfo=tz),
-            )
-            for member in members
-        ]
+        moves, shift = _planned_moves(session, target, scope, new_start, now=now_seconds)
         days = [moved.date() for _, moved in moves]
         lock_location_days(session, target.location_id, days)
         snapshot = load_snapshot(
@@ -547,61 +562,120 @@ def reschedule(
             pad_hours=_spacing_hours(target),
         )
         require_bookable(snapshot)
-        moving_ids = [member.id for member in members]
-        snapshot.remove(moving_ids)
-        context = CheckContext(
-            now=now_seconds,
-            settings=settings,
-            min_spacing_hours=_spacing_hours(target),
-            series_starts=snapshot.series_starts(target.series_id, excluding=moving_ids),
-        )
-        placed: list[tuple[Appointment, SlotChoice]] = []
-        for member, moved in moves:
-            starts = to_seconds(moved)
-            choice = _keep_or_replace(snapshot, member, starts, context)
-            snapshot.add_proposal(
-                starts=starts,
-                chair_id=choice.chair_id,
-                monitor_id=choice.monitor_id,
-                prescriber_id=choice.prescriber_id,
-                series_id=member.series_id,
-            )
-            context.series_starts.append(starts)
-            placed.append((member, choice))
+        placed = _place_moves(snapshot, target, moves, now=now_seconds, settings=settings)
         # Move later sessions first when moving later (earlier first when moving earlier), so
         # no intermediate state overlaps another session of the same patient.
         placed.sort(key=lambda item: item[0].starts_at, reverse=shift > dt.timedelta(0))
-        settings_for_reminders = reminders or ReminderSettings()
         for member, choice in placed:
-            old_start = member.starts_at
-            starts = to_seconds(choice.starts_at)
-            treatment_ends, ends, busy_until = snapshot.treatment.windows(starts)
-            member.starts_at = to_instant(starts)
-            member.treatment_ends_at = to_instant(treatment_ends)
-            member.ends_at = to_instant(ends)
-            member.busy_until = to_instant(busy_until)
-            member.chair_id = choice.chair_id
-            member.monitor_id = choice.monitor_id
-            member.prescriber_id = choice.prescriber_id
-            member.calendar_sequence += 1
-            _touch(member, now)
-            session.flush()
-            enqueue_update(session, member, now=now, settings=settings_for_reminders)
-            record_event(
+            _move(
                 session,
-                actor,
-                action="appointment.reschedule",
-                entity_type="appointment",
-                entity_id=member.id,
-                patient_id=member.patient_id,
-                summary=f"appointment {member.id}: series {member.series_id}; scope {scope}; "
-                f"from {old_start.isoformat()} to {member.starts_at.isoformat()}; "
-                f"chair {member.chair_id}; monitor {member.monitor_id}; "
-                f"sequence {member.calendar_sequence}",
+                snapshot,
+                member,
+                choice,
+                scope=scope,
+                actor=actor,
+                now=now,
+                reminders=reminders or ReminderSettings(),
             )
         return sorted((member for member, _ in placed), key=lambda a: a.starts_at)
 
     return run_booking_transaction(session, work)
+
+
+def _planned_moves(
+    session: Session, target: Appointment, scope: str, new_start: dt.datetime, *, now: int
+) -> tuple[list[tuple[Appointment, dt.datetime]], dt.timedelta]:
+    """Each session the change applies to with its new start, and the wall-clock shift."""
+    tz = _location_tz(session, target.location_id)
+    members = _series_members(session, target, scope, frozenset({AppointmentStatus.BOOKED}))
+    if scope == "all":
+        members = [m for m in members if m is target or to_seconds(m.starts_at) >= now]
+    shift = _wall_clock(new_start, tz) - _wall_clock(target.starts_at, tz)
+    if not shift:
+        raise InvalidRequest("The new time is the same as the current one.")
+    moves = [
+        (member, (_wall_clock(member.starts_at, tz) + shift).replace(tzinfo=tz))
+        for member in members
+    ]
+    return moves, shift
+
+
+def _wall_clock(instant: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """The local wall-clock time (naive): moves shift it, so DST keeps the time of day."""
+    return instant.astimezone(tz).replace(tzinfo=None)
+
+
+def _place_moves(
+    snapshot: Snapshot,
+    target: Appointment,
+    moves: list[tuple[Appointment, dt.datetime]],
+    *,
+    now: int,
+    settings: SchedulingSettings,
+) -> list[tuple[Appointment, SlotChoice]]:
+    """Choose the resources of every moved session in turn, each seeing the ones before."""
+    moving_ids = [member.id for member, _ in moves]
+    snapshot.remove(moving_ids)
+    context = CheckContext(
+        now=now,
+        settings=settings,
+        min_spacing_hours=_spacing_hours(target),
+        series_starts=snapshot.series_starts(target.series_id, excluding=moving_ids),
+    )
+    placed: list[tuple[Appointment, SlotChoice]] = []
+    for member, moved in moves:
+        starts = to_seconds(moved)
+        choice = _keep_or_replace(snapshot, member, starts, context)
+        snapshot.add_proposal(
+            starts=starts,
+            chair_id=choice.chair_id,
+            monitor_id=choice.monitor_id,
+            prescriber_id=choice.prescriber_id,
+            series_id=member.series_id,
+        )
+        context.series_starts.append(starts)
+        placed.append((member, choice))
+    return placed
+
+
+def _move(
+    session: Session,
+    snapshot: Snapshot,
+    member: Appointment,
+    choice: SlotChoice,
+    *,
+    scope: str,
+    actor: Actor,
+    now: dt.datetime,
+    reminders: ReminderSettings,
+) -> None:
+    """Write one moved session, queue its calendar update and audit it."""
+    old_start = member.starts_at
+    starts = to_seconds(choice.starts_at)
+    treatment_ends, ends, busy_until = snapshot.treatment.windows(starts)
+    member.starts_at = to_instant(starts)
+    member.treatment_ends_at = to_instant(treatment_ends)
+    member.ends_at = to_instant(ends)
+    member.busy_until = to_instant(busy_until)
+    member.chair_id = choice.chair_id
+    member.monitor_id = choice.monitor_id
+    member.prescriber_id = choice.prescriber_id
+    member.calendar_sequence += 1
+    _touch(member, now)
+    session.flush()
+    enqueue_update(session, member, now=now, settings=reminders)
+    record_event(
+        session,
+        actor,
+        action="appointment.reschedule",
+        entity_type="appointment",
+        entity_id=member.id,
+        patient_id=member.patient_id,
+        summary=f"appointment {member.id}: series {member.series_id}; scope {scope}; "
+        f"from {old_start.isoformat()} to {member.starts_at.isoformat()}; "
+        f"chair {member.chair_id}; monitor {member.monitor_id}; "
+        f"sequence {member.calendar_sequence}",
+    )
 
 
 def _touch(appointment: Appointment, now: dt.datetime) -> None:
