@@ -213,9 +213,31 @@ class _Loaded:
 
 def _load(session: Session, *, location_id: int, first_day: dt.date, last_day: dt.date) -> _Loaded:
     """At most five queries for any number of days, chairs and sessions."""
-    # 1: the location with its hours, the closures in range, and its chairs with the
-    # out-of-service blocks near the range: one SELECT (small collections). The zone is not
-    # known yet, so blocks are fetched with a day of margin and trimmed per day later.
+    location = _load_location(session, location_id, first_day, last_day)
+    tz = ZoneInfo(location.timezone)
+    start = local_instant(first_day, dt.time(0), tz)
+    end = local_instant(last_day + dt.timedelta(days=1), dt.time(0), tz)
+    appointments = _load_appointments(session, location_id, start, end)
+    positions = _series_positions(session, appointments)
+    shifts = _load_shifts(session, location_id, start, end)
+    return _Loaded(
+        location=location,
+        tz=tz,
+        chairs=list(location.chairs),
+        closures={c.date: c.reason or "Closed" for c in location.closures},
+        appointments=appointments,
+        positions=positions,
+        shifts=shifts,
+        time_off=_load_time_off(session, {s.staff_id for s in shifts}, start, end),
+    )
+
+
+def _load_location(
+    session: Session, location_id: int, first_day: dt.date, last_day: dt.date
+) -> Location:
+    """Query 1: the location with its hours, the closures in range, and its chairs with the
+    out-of-service blocks near the range: one SELECT (small collections). The zone is not
+    known yet, so blocks are fetched with a day of margin and trimmed per day later."""
     margin_start = dt.datetime.combine(first_day - dt.timedelta(days=1), dt.time(0), dt.UTC)
     margin_end = dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time(0), dt.UTC)
     location = (
@@ -239,12 +261,14 @@ def _load(session: Session, *, location_id: int, first_day: dt.date, last_day: d
     )
     if location is None:
         raise BoardNotFound(f"There is no location with id {location_id}.")
-    tz = ZoneInfo(location.timezone)
-    start = local_instant(first_day, dt.time(0), tz)
-    end = local_instant(last_day + dt.timedelta(days=1), dt.time(0), tz)
-    chairs = list(location.chairs)
-    # 2: the sessions, with everything the board prints about them in the same SELECT.
-    appointments = list(
+    return location
+
+
+def _load_appointments(
+    session: Session, location_id: int, start: dt.datetime, end: dt.datetime
+) -> list[Appointment]:
+    """Query 2: the sessions, with everything the board prints about them in one SELECT."""
+    return list(
         session.scalars(
             sa.select(Appointment)
             .where(
@@ -261,27 +285,40 @@ def _load(session: Session, *, location_id: int, first_day: dt.date, last_day: d
             .order_by(Appointment.starts_at, Appointment.id)
         )
     )
-    # 3: where each session sits in its series ("3 of 6"), over the whole series.
+
+
+def _series_positions(
+    session: Session, appointments: list[Appointment]
+) -> dict[int, tuple[int, int]]:
+    """Query 3 (only when a session belongs to a series): where each sits in its series
+    ("3 of 6"), counted over the whole series."""
     positions: dict[int, tuple[int, int]] = {}
     series_ids = {a.series_id for a in appointments if a.series_id is not None}
-    if series_ids:
-        rows = session.execute(
-            sa.select(Appointment.series_id, Appointment.id)
-            .where(
-                Appointment.series_id.in_(series_ids),
-                Appointment.status != AppointmentStatus.CANCELLED,
-            )
-            .order_by(Appointment.series_id, Appointment.starts_at, Appointment.id)
-        ).all()
-        members: dict[int, list[int]] = defaultdict(list)
-        for series_id, appointment_id in rows:
-            if series_id is not None:
-                members[series_id].append(appointment_id)
-        for ids in members.values():
-            for index, appointment_id in enumerate(ids, start=1):
-                positions[appointment_id] = (index, len(ids))
-    # 4: shifts at this location with their staff and certifications.
-    shifts = list(
+    if not series_ids:
+        return positions
+    rows = session.execute(
+        sa.select(Appointment.series_id, Appointment.id)
+        .where(
+            Appointment.series_id.in_(series_ids),
+            Appointment.status != AppointmentStatus.CANCELLED,
+        )
+        .order_by(Appointment.series_id, Appointment.starts_at, Appointment.id)
+    ).all()
+    members: dict[int, list[int]] = defaultdict(list)
+    for series_id, appointment_id in rows:
+        if series_id is not None:
+            members[series_id].append(appointment_id)
+    for ids in members.values():
+        for index, appointment_id in enumerate(ids, start=1):
+            positions[appointment_id] = (index, len(ids))
+    return positions
+
+
+def _load_shifts(
+    session: Session, location_id: int, start: dt.datetime, end: dt.datetime
+) -> list[Shift]:
+    """Query 4: shifts at this location with their staff and certifications."""
+    return list(
         session.scalars(
             sa.select(Shift)
             .where(Shift.location_id == location_id, Shift.starts_at < end, Shift.ends_at > start)
@@ -289,28 +326,22 @@ def _load(session: Session, *, location_id: int, first_day: dt.date, last_day: d
             .order_by(Shift.starts_at, Shift.id)
         ).unique()
     )
-    # 5: time off of the staff on shift (only when someone is).
-    staff_ids = {s.staff_id for s in shifts}
-    time_off: list[TimeOff] = []
-    if staff_ids:
-        time_off = list(
-            session.scalars(
-                sa.select(TimeOff).where(
-                    TimeOff.staff_id.in_(staff_ids),
-                    TimeOff.starts_at < end,
-                    TimeOff.ends_at > start,
-                )
+
+
+def _load_time_off(
+    session: Session, staff_ids: set[int], start: dt.datetime, end: dt.datetime
+) -> list[TimeOff]:
+    """Query 5 (only when someone is on shift): their time off."""
+    if not staff_ids:
+        return []
+    return list(
+        session.scalars(
+            sa.select(TimeOff).where(
+                TimeOff.staff_id.in_(staff_ids),
+                TimeOff.starts_at < end,
+                TimeOff.ends_at > start,
             )
         )
-    return _Loaded(
-        location=location,
-        tz=tz,
-        chairs=chairs,
-        closures={c.date: c.reason or "Closed" for c in location.closures},
-        appointments=appointments,
-        positions=positions,
-        shifts=shifts,
-        time_off=time_off,
     )
 
 

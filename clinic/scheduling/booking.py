@@ -45,8 +45,8 @@ from ..notify.outbox import (
     enqueue_cancellation,
     enqueue_update,
 )
+from .choice import Anchors, choose_resources, first_violation, pick_prescriber
 from .errors import (
-    ChairUnavailable,
     InvalidPlan,
     InvalidRequest,
     InvalidTransition,
@@ -59,19 +59,11 @@ from .errors import (
 )
 from .plans import SeriesPlan
 from .preview import check_now, load_for_plan, propose_sessions
-from .rules import (
-    CheckContext,
-    Violation,
-    check_chair,
-    check_monitor,
-    check_prescriber,
-    check_time,
-    local_date,
-)
+from .rules import CheckContext, check_candidate, check_chair, check_monitor, check_prescriber
 from .search import SlotChoice
 from .settings import DEFAULT_SETTINGS, SchedulingSettings
 from .snapshot import Snapshot, load_snapshot, require_bookable, to_instant, to_seconds
-from .wording import day_text, moment_text, staff_text
+from .wording import day_text, staff_text
 
 log = logging.getLogger("clinic.scheduling")
 
@@ -179,12 +171,6 @@ def _aware(value: dt.datetime, what: str) -> dt.datetime:
     return value
 
 
-def _first_violation(violations: list[Violation]) -> RuleViolation:
-    """A rule the receptionist can act on beats a conflict with another booking."""
-    ordered = sorted(violations, key=lambda violation: violation.conflict)
-    return ordered[0].exception()
-
-
 # --- booking ------------------------------------------------------------------------------
 
 
@@ -207,22 +193,7 @@ def book_series(
     """
     settings = settings or DEFAULT_SETTINGS
     now_seconds = check_now(now)
-    choices = None
-    if proposals is not None:
-        choices = sorted(
-            (
-                SlotChoice(
-                    starts_at=_aware(p.starts_at, "session start"),
-                    chair_id=p.chair_id,
-                    monitor_id=p.monitor_id,
-                    prescriber_id=p.prescriber_id,
-                )
-                for p in proposals
-            ),
-            key=lambda choice: choice.starts_at,
-        )
-        if not choices:
-            raise InvalidPlan("A series needs at least one session.")
+    choices = None if proposals is None else _sorted_choices(proposals)
 
     def work() -> Series:
         tz = _location_tz(session, plan.location_id)
@@ -240,80 +211,122 @@ def book_series(
             extra_dates=days,
         )
         if choices is None:
-            proposed = propose_sessions(
-                snapshot, plan, now=now_seconds, settings=settings, with_alternatives=False
-            )
-            for item in proposed:
-                if item.slot is None:
-                    raise RuleViolation(
-                        f"Session {item.index} on {day_text(item.target_date)} cannot be "
-                        f"booked: {item.reason}"
-                    )
-            accepted: list[ChosenSlot] = [item.slot for item in proposed if item.slot]
+            accepted = _search_whole_plan(snapshot, plan, now=now_seconds, settings=settings)
         else:
             context = CheckContext(
                 now=now_seconds, settings=settings, min_spacing_hours=plan.min_hours_between
             )
-            accepted = []
-            for choice in choices:
-                accepted.append(_confirm_choice(snapshot, choice, context))
-        patient = _patient(session, patient_id)
-        series = Series(
-            patient_id=patient_id,
-            treatment_type_id=plan.treatment_type_id,
-            protocol_id=plan.protocol_id,
-            status=SeriesStatus.ACTIVE,
-            created_by_id=actor.user_id,
-            created_at=now,
-        )
-        session.add(series)
-        appointments = [
-            _new_appointment(snapshot, patient, choice, actor=actor, now=now, series=series)
-            for choice in accepted
-        ]
-        session.add_all(appointments)
-        session.flush()
-        enqueue_booking(session, appointments, now=now, settings=reminders or ReminderSettings())
-        ids = ",".join(str(appointment.id) for appointment in appointments)
-        record_event(
+            accepted = [_confirm_choice(snapshot, choice, context) for choice in choices]
+        return _save_series(
             session,
-            actor,
-            action="series.book",
-            entity_type="series",
-            entity_id=series.id,
+            snapshot,
             patient_id=patient_id,
-            summary=f"series {series.id}: {len(appointments)} sessions (appointments {ids}); "
-            f"treatment_type {plan.treatment_type_id}; location {plan.location_id}",
+            plan=plan,
+            accepted=accepted,
+            actor=actor,
+            now=now,
+            reminders=reminders or ReminderSettings(),
         )
-        for appointment in appointments:
-            _audit_booking(session, actor, appointment)
-        return series
 
     return run_booking_transaction(session, work)
 
 
+def _sorted_choices(proposals: Sequence[ChosenSlot]) -> list[SlotChoice]:
+    choices = sorted(
+        (
+            SlotChoice(
+                starts_at=_aware(p.starts_at, "session start"),
+                chair_id=p.chair_id,
+                monitor_id=p.monitor_id,
+                prescriber_id=p.prescriber_id,
+            )
+            for p in proposals
+        ),
+        key=lambda choice: choice.starts_at,
+    )
+    if not choices:
+        raise InvalidPlan("A series needs at least one session.")
+    return choices
+
+
+def _search_whole_plan(
+    snapshot: Snapshot, plan: SeriesPlan, *, now: int, settings: SchedulingSettings
+) -> list[ChosenSlot]:
+    """The search's slot for every planned date, or the first date that cannot be met."""
+    proposed = propose_sessions(snapshot, plan, now=now, settings=settings, with_alternatives=False)
+    for item in proposed:
+        if item.slot is None:
+            raise RuleViolation(
+                f"Session {item.index} on {day_text(item.target_date)} cannot be "
+                f"booked: {item.reason}"
+            )
+    return [item.slot for item in proposed if item.slot]
+
+
+def _save_series(
+    session: Session,
+    snapshot: Snapshot,
+    *,
+    patient_id: int,
+    plan: SeriesPlan,
+    accepted: Sequence[ChosenSlot],
+    actor: Actor,
+    now: dt.datetime,
+    reminders: ReminderSettings,
+) -> Series:
+    """Insert the series and its sessions, queue their messages and write the audit rows."""
+    patient = _patient(session, patient_id)
+    series = Series(
+        patient_id=patient_id,
+        treatment_type_id=plan.treatment_type_id,
+        protocol_id=plan.protocol_id,
+        status=SeriesStatus.ACTIVE,
+        created_by_id=actor.user_id,
+        created_at=now,
+    )
+    session.add(series)
+    appointments = [
+        _new_appointment(snapshot, patient, choice, actor=actor, now=now, series=series)
+        for choice in accepted
+    ]
+    session.add_all(appointments)
+    session.flush()
+    enqueue_booking(session, appointments, now=now, settings=reminders)
+    ids = ",".join(str(appointment.id) for appointment in appointments)
+    record_event(
+        session,
+        actor,
+        action="series.book",
+        entity_type="series",
+        entity_id=series.id,
+        patient_id=patient_id,
+        summary=f"series {series.id}: {len(appointments)} sessions (appointments {ids}); "
+        f"treatment_type {plan.treatment_type_id}; location {plan.location_id}",
+    )
+    for appointment in appointments:
+        _audit_booking(session, actor, appointment)
+    return series
+
+
 def _confirm_choice(snapshot: Snapshot, choice: ChosenSlot, context: CheckContext) -> SlotChoice:
-    """Re-check one accepted slot against the locked snapshot and add it there."""
+    """Re-check one accepted slot against the locked snapshot and add it there. A slot posted
+    without its prescriber gets the one the search would pick."""
     starts = to_seconds(choice.starts_at)
     prescriber_id = choice.prescriber_id
-    if snapshot.treatment.needs_prescriber and prescriber_id is None:
-        prescriber_id = _pick_prescriber(snapshot, starts)
     if not snapshot.treatment.needs_prescriber:
         prescriber_id = None
-    violations = (
-        check_time(snapshot, starts, context)
-        + check_chair(snapshot, choice.chair_id, starts)
-        + check_monitor(
-            snapshot,
-            choice.monitor_id,
-            starts,
-            context.settings,
-            today=local_date(snapshot, context.now),
-        )
-        + check_prescriber(snapshot, prescriber_id, starts)
+    elif prescriber_id is None:
+        prescriber_id = pick_prescriber(snapshot, starts)
+    violations = check_candidate(
+        snapshot,
+        starts=starts,
+        chair_id=choice.chair_id,
+        monitor_id=choice.monitor_id,
+        prescriber_id=prescriber_id,
+        context=context,
     )
     if violations:
-        raise _first_violation(violations)
+        raise first_violation(violations)
     snapshot.add_proposal(
         starts=starts,
         chair_id=choice.chair_id,
@@ -389,99 +402,6 @@ def book_session(
     return run_booking_transaction(session, work)
 
 
-def choose_resources(
-    snapshot: Snapshot,
-    starts: int,
-    context: CheckContext,
-    *,
-    chair_id: int | None = None,
-    monitor_id: int | None = None,
-    prescriber_id: int | None = None,
-) -> SlotChoice:
-    """Check the time and pick (or check) a chair, monitor and prescriber for ``starts``."""
-    time_violations = check_time(snapshot, starts, context)
-    if time_violations:
-        raise _first_violation(time_violations)
-    treatment = snapshot.treatment
-    day = local_date(snapshot, starts)
-    _, ends, _ = treatment.windows(starts)
-    window = (
-        f"from {moment_text(to_instant(starts), snapshot.tz)} to "
-        f"{moment_text(to_instant(ends), snapshot.tz, on_day=day)}"
-    )
-
-    if chair_id is not None:
-        candidates = [chair_id]
-    else:
-        candidates = [
-            chair.id
-            for chair in snapshot.chairs
-            if chair.active and treatment.capability in chair.capabilities
-        ]
-        if not candidates:
-            raise ChairUnavailable(
-                f"No chair in service at {snapshot.location.name} can take {treatment.name}."
-            )
-    chair_problems = {c: check_chair(snapshot, c, starts) for c in candidates}
-    free_chairs = [c for c in candidates if not chair_problems[c]]
-    if not free_chairs:
-        if chair_id is not None:
-            raise _first_violation(chair_problems[chair_id])
-        problems = [v for found in chair_problems.values() for v in found]
-        if any(v.conflict for v in problems):
-            raise SlotTaken(f"No chair that can take {treatment.name} is free {window}.")
-        raise ChairUnavailable(f"No chair that can take {treatment.name} is free {window}.")
-
-    today = local_date(snapshot, context.now)
-    if monitor_id is not None:
-        people = [monitor_id]
-    else:
-        people = sorted(
-            (p.id for p in snapshot.staff.values() if p.active),
-            key=lambda staff_id: (
-                _monitor_load(snapshot, staff_id, starts, ends),
-                snapshot.staff[staff_id].name,
-            ),
-        )
-    monitor_problems = {
-        m: check_monitor(snapshot, m, starts, context.settings, today=today) for m in people
-    }
-    free_monitors = [m for m in people if not monitor_problems[m]]
-    if not free_monitors:
-        if monitor_id is not None:
-            raise _first_violation(monitor_problems[monitor_id])
-        problems = [v for found in monitor_problems.values() for v in found]
-        qualified_but_taken = [
-            m
-            for m in people
-            if monitor_problems[m] and all(v.conflict for v in monitor_problems[m])
-        ]
-        if qualified_but_taken:
-            raise SlotTaken(f"No one who can monitor {treatment.name} is free {window}.")
-        detail = " ".join(v.message for v in problems[:3])
-        raise MonitorUnavailable(
-            f"No one who can monitor {treatment.name} is free {window} on {day_text(day)}. {detail}"
-        )
-
-    chosen_prescriber: int | None = None
-    if treatment.needs_prescriber:
-        if prescriber_id is not None:
-            problems = check_prescriber(snapshot, prescriber_id, starts)
-            if problems:
-                raise _first_violation(problems)
-            chosen_prescriber = prescriber_id
-        else:
-            chosen_prescriber = _pick_prescriber(snapshot, starts)
-            if chosen_prescriber is None:
-                raise PrescriberUnavailable(check_prescriber(snapshot, None, starts)[0].message)
-    return SlotChoice(
-        starts_at=to_instant(starts),
-        chair_id=free_chairs[0],
-        monitor_id=free_monitors[0],
-        prescriber_id=chosen_prescriber,
-    )
-
-
 def _not_on_shift(session: Session, snapshot: Snapshot, staff_id: int, day: dt.date) -> str:
     row = session.execute(sa.select(Staff.name, Staff.role).where(Staff.id == staff_id)).first()
     if row is None:
@@ -490,21 +410,6 @@ def _not_on_shift(session: Session, snapshot: Snapshot, staff_id: int, day: dt.d
         f"{staff_text(row[0], str(row[1]))} is not on shift at {snapshot.location.name} on "
         f"{day_text(day)}."
     )
-
-
-def _monitor_load(snapshot: Snapshot, staff_id: int, starts: int, ends: int) -> int:
-    return sum(
-        1
-        for other in snapshot.overlapping(starts, ends)
-        if other.monitor_id == staff_id and other.starts < ends and other.ends > starts
-    )
-
-
-def _pick_prescriber(snapshot: Snapshot, starts: int) -> int | None:
-    for person in sorted(snapshot.staff.values(), key=lambda p: p.name):
-        if person.role == "prescriber" and not check_prescriber(snapshot, person.id, starts):
-            return person.id
-    return None
 
 
 def _patient(session: Session, patient_id: int) -> Patient:
@@ -644,22 +549,7 @@ def reschedule(
                 "This session cannot be moved: "
                 f"{_STATUS_WORDS.get(target.status, 'it is not booked')}."
             )
-        tz = _location_tz(session, target.location_id)
-        members = _series_members(session, target, scope, frozenset({AppointmentStatus.BOOKED}))
-        if scope == "all":
-            members = [m for m in members if m is target or to_seconds(m.starts_at) >= now_seconds]
-        shift = new_start.astimezone(tz).replace(tzinfo=None) - target.starts_at.astimezone(
-            tz
-        ).replace(tzinfo=None)
-        if not shift:
-            raise InvalidRequest("The new time is the same as the current one.")
-        moves = [
-            (
-                member,
-                (member.starts_at.astimezone(tz).replace(tzinfo=None) + shift).replace(tzinfo=tz),
-            )
-            for member in members
-        ]
+        moves, shift = _planned_moves(session, target, scope, new_start, now=now_seconds)
         days = [moved.date() for _, moved in moves]
         lock_location_days(session, target.location_id, days)
         snapshot = load_snapshot(
@@ -672,61 +562,120 @@ def reschedule(
             pad_hours=_spacing_hours(target),
         )
         require_bookable(snapshot)
-        moving_ids = [member.id for member in members]
-        snapshot.remove(moving_ids)
-        context = CheckContext(
-            now=now_seconds,
-            settings=settings,
-            min_spacing_hours=_spacing_hours(target),
-            series_starts=snapshot.series_starts(target.series_id, excluding=moving_ids),
-        )
-        placed: list[tuple[Appointment, SlotChoice]] = []
-        for member, moved in moves:
-            starts = to_seconds(moved)
-            choice = _keep_or_replace(snapshot, member, starts, context)
-            snapshot.add_proposal(
-                starts=starts,
-                chair_id=choice.chair_id,
-                monitor_id=choice.monitor_id,
-                prescriber_id=choice.prescriber_id,
-                series_id=member.series_id,
-            )
-            context.series_starts.append(starts)
-            placed.append((member, choice))
+        placed = _place_moves(snapshot, target, moves, now=now_seconds, settings=settings)
         # Move later sessions first when moving later (earlier first when moving earlier), so
         # no intermediate state overlaps another session of the same patient.
         placed.sort(key=lambda item: item[0].starts_at, reverse=shift > dt.timedelta(0))
-        settings_for_reminders = reminders or ReminderSettings()
         for member, choice in placed:
-            old_start = member.starts_at
-            starts = to_seconds(choice.starts_at)
-            treatment_ends, ends, busy_until = snapshot.treatment.windows(starts)
-            member.starts_at = to_instant(starts)
-            member.treatment_ends_at = to_instant(treatment_ends)
-            member.ends_at = to_instant(ends)
-            member.busy_until = to_instant(busy_until)
-            member.chair_id = choice.chair_id
-            member.monitor_id = choice.monitor_id
-            member.prescriber_id = choice.prescriber_id
-            member.calendar_sequence += 1
-            _touch(member, now)
-            session.flush()
-            enqueue_update(session, member, now=now, settings=settings_for_reminders)
-            record_event(
+            _move(
                 session,
-                actor,
-                action="appointment.reschedule",
-                entity_type="appointment",
-                entity_id=member.id,
-                patient_id=member.patient_id,
-                summary=f"appointment {member.id}: series {member.series_id}; scope {scope}; "
-                f"from {old_start.isoformat()} to {member.starts_at.isoformat()}; "
-                f"chair {member.chair_id}; monitor {member.monitor_id}; "
-                f"sequence {member.calendar_sequence}",
+                snapshot,
+                member,
+                choice,
+                scope=scope,
+                actor=actor,
+                now=now,
+                reminders=reminders or ReminderSettings(),
             )
         return sorted((member for member, _ in placed), key=lambda a: a.starts_at)
 
     return run_booking_transaction(session, work)
+
+
+def _planned_moves(
+    session: Session, target: Appointment, scope: str, new_start: dt.datetime, *, now: int
+) -> tuple[list[tuple[Appointment, dt.datetime]], dt.timedelta]:
+    """Each session the change applies to with its new start, and the wall-clock shift."""
+    tz = _location_tz(session, target.location_id)
+    members = _series_members(session, target, scope, frozenset({AppointmentStatus.BOOKED}))
+    if scope == "all":
+        members = [m for m in members if m is target or to_seconds(m.starts_at) >= now]
+    shift = _wall_clock(new_start, tz) - _wall_clock(target.starts_at, tz)
+    if not shift:
+        raise InvalidRequest("The new time is the same as the current one.")
+    moves = [
+        (member, (_wall_clock(member.starts_at, tz) + shift).replace(tzinfo=tz))
+        for member in members
+    ]
+    return moves, shift
+
+
+def _wall_clock(instant: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """The local wall-clock time (naive): moves shift it, so DST keeps the time of day."""
+    return instant.astimezone(tz).replace(tzinfo=None)
+
+
+def _place_moves(
+    snapshot: Snapshot,
+    target: Appointment,
+    moves: list[tuple[Appointment, dt.datetime]],
+    *,
+    now: int,
+    settings: SchedulingSettings,
+) -> list[tuple[Appointment, SlotChoice]]:
+    """Choose the resources of every moved session in turn, each seeing the ones before."""
+    moving_ids = [member.id for member, _ in moves]
+    snapshot.remove(moving_ids)
+    context = CheckContext(
+        now=now,
+        settings=settings,
+        min_spacing_hours=_spacing_hours(target),
+        series_starts=snapshot.series_starts(target.series_id, excluding=moving_ids),
+    )
+    placed: list[tuple[Appointment, SlotChoice]] = []
+    for member, moved in moves:
+        starts = to_seconds(moved)
+        choice = _keep_or_replace(snapshot, member, starts, context)
+        snapshot.add_proposal(
+            starts=starts,
+            chair_id=choice.chair_id,
+            monitor_id=choice.monitor_id,
+            prescriber_id=choice.prescriber_id,
+            series_id=member.series_id,
+        )
+        context.series_starts.append(starts)
+        placed.append((member, choice))
+    return placed
+
+
+def _move(
+    session: Session,
+    snapshot: Snapshot,
+    member: Appointment,
+    choice: SlotChoice,
+    *,
+    scope: str,
+    actor: Actor,
+    now: dt.datetime,
+    reminders: ReminderSettings,
+) -> None:
+    """Write one moved session, queue its calendar update and audit it."""
+    old_start = member.starts_at
+    starts = to_seconds(choice.starts_at)
+    treatment_ends, ends, busy_until = snapshot.treatment.windows(starts)
+    member.starts_at = to_instant(starts)
+    member.treatment_ends_at = to_instant(treatment_ends)
+    member.ends_at = to_instant(ends)
+    member.busy_until = to_instant(busy_until)
+    member.chair_id = choice.chair_id
+    member.monitor_id = choice.monitor_id
+    member.prescriber_id = choice.prescriber_id
+    member.calendar_sequence += 1
+    _touch(member, now)
+    session.flush()
+    enqueue_update(session, member, now=now, settings=reminders)
+    record_event(
+        session,
+        actor,
+        action="appointment.reschedule",
+        entity_type="appointment",
+        entity_id=member.id,
+        patient_id=member.patient_id,
+        summary=f"appointment {member.id}: series {member.series_id}; scope {scope}; "
+        f"from {old_start.isoformat()} to {member.starts_at.isoformat()}; "
+        f"chair {member.chair_id}; monitor {member.monitor_id}; "
+        f"sequence {member.calendar_sequence}",
+    )
 
 
 def _touch(appointment: Appointment, now: dt.datetime) -> None:
@@ -746,18 +695,10 @@ def _spacing_hours(appointment: Appointment) -> int:
 def _keep_or_replace(
     snapshot: Snapshot, member: Appointment, starts: int, context: CheckContext
 ) -> SlotChoice:
-    """Keep the session's chair, monitor and prescriber at the new time where they are free."""
-    time_violations = check_time(snapshot, starts, context)
-    if time_violations:
-        raise _first_violation(time_violations)
+    """Keep the session's chair, monitor and prescriber at the new time where they are free;
+    a lost one is replaced by the one the series search would pick there."""
     keep_chair = not check_chair(snapshot, member.chair_id, starts)
-    keep_monitor = not check_monitor(
-        snapshot,
-        member.monitor_id,
-        starts,
-        context.settings,
-        today=local_date(snapshot, context.now),
-    )
+    keep_monitor = not check_monitor(snapshot, member.monitor_id, starts, context)
     keep_prescriber = member.prescriber_id is not None and not check_prescriber(
         snapshot, member.prescriber_id, starts
     )
@@ -768,7 +709,17 @@ def _keep_or_replace(
         chair_id=member.chair_id if keep_chair else None,
         monitor_id=member.monitor_id if keep_monitor else None,
         prescriber_id=member.prescriber_id if keep_prescriber else None,
+        anchors=_series_anchors(snapshot, member),
     )
+
+
+def _series_anchors(snapshot: Snapshot, member: Appointment) -> Anchors:
+    """The resources of the series' first session in the snapshot that is not moving (as the
+    series search anchors on its first session), else the session's own."""
+    first = snapshot.first_of_series(member.series_id)
+    if first is None:
+        return Anchors(member.chair_id, member.monitor_id, member.prescriber_id)
+    return Anchors(first.chair_id, first.monitor_id, first.prescriber_id)
 
 
 def cancel(

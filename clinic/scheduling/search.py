@@ -1,8 +1,9 @@
 """Availability search: candidate starts on a local wall-clock grid, evaluated in memory.
 
-For one day, every rule becomes a bit mask over the day's grid (bit k = the start at local
-midnight + k grid steps): "the window fits inside opening hours", "this chair is free for the
-whole busy window", "this nurse is on shift, certified and under her limits", ... Masks are
+For one day, every rule family (``rules/``) turns its rule into a bit mask over the day's
+grid (``grid.DayGrid``: bit k = the start at local midnight + k grid steps): "the window
+fits inside opening hours", "this chair is free for the whole busy window", "this nurse is
+on shift, certified and under her limits", ... Masks are
 combined with ``&`` and ``|``, so a day of 288 candidate starts times 20 chairs and 12 nurses
 costs a few hundred integer operations, not thousands of rule checks. When a day has no
 feasible start, the first rule that emptied the mask says why, in receptionist's words.
@@ -14,7 +15,8 @@ Feasible starts are then ranked (lower cost is better):
   starts nearby, so the day ramps up and down instead of piling up at opening.
 
 The chosen start is confirmed by ``rules.check_candidate`` (the rules' authority) before it
-is proposed.
+is proposed. Booking a chosen time uses the same ranking: ``DayResult.option_at`` picks the
+chair, monitor and prescriber the search would pick at that exact start.
 """
 
 from __future__ import annotations
@@ -22,31 +24,26 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from .grid import DayGrid, bits, union
 from .rules import (
     LEVELLING_WINDOW,
     CheckContext,
-    certification_problem,
+    DayView,
+    NoStartOnDay,
+    calendar,
+    chair,
     check_candidate,
-    local_date,
-    presence_problem,
-    rems_problem,
+    monitor,
+    patient,
+    prescriber,
+    rems,
 )
 from .settings import SchedulingSettings
-from .snapshot import (
-    Booked,
-    ChairInfo,
-    Snapshot,
-    StaffInfo,
-    StartIndex,
-    local_midnight,
-    local_seconds,
-    to_instant,
-)
-from .wording import WEEKDAY_NAMES, day_text, duration_text, moment_text
+from .snapshot import Booked, ChairInfo, Snapshot, StaffInfo, StartIndex, to_instant
 
 # Ranking weights, in "minutes of inconvenience".
 PREFERRED_HOURS_WEIGHT = 2.0  # per minute outside the preferred start range
@@ -123,6 +120,8 @@ class SearchContext:
     min_spacing_hours: int = 0
     series_starts: list[int] = field(default_factory=list)
     preferences: Preferences = field(default_factory=Preferences)
+    # Evaluate this one start only (booking a chosen time); it need not lie on the grid.
+    only_start: int | None = None
 
     def check_context(self) -> CheckContext:
         return CheckContext(
@@ -156,301 +155,65 @@ class DayResult:
     def options(self) -> list[Option]:
         return list(self.ranked())
 
-
-class DayGrid:
-    """The candidate starts of one local day as bits of an int."""
-
-    def __init__(self, day: dt.date, tz: ZoneInfo, step: int) -> None:
-        self.day = day
-        self.tz = tz
-        self.step = step
-        self.origin = local_midnight(day, tz)
-        end = local_midnight(day + dt.timedelta(days=1), tz)
-        self.size = (end - self.origin) // step
-        self.full = (1 << self.size) - 1
-
-    def _index_at_or_after(self, seconds: int) -> int:
-        index = -((self.origin - seconds) // self.step)  # ceil((seconds - origin) / step)
-        return min(max(index, 0), self.size)
-
-    def mask(self, start: int, end: int) -> int:
-        """Bits of the grid starts in [start, end)."""
-        first, last = self._index_at_or_after(start), self._index_at_or_after(end)
-        if last <= first:
-            return 0
-        return ((1 << (last - first)) - 1) << first
-
-    def starts_within(self, spans: Iterable[tuple[int, int]], duration: int) -> int:
-        """Starts whose window [s, s + duration) lies inside one of ``spans``."""
-        bits = 0
-        for start, end in spans:
-            if end - start >= duration:
-                bits |= self.mask(start, end - duration + 1)
-        return bits
-
-    def starts_clear_of(self, busy: Iterable[tuple[int, int]], duration: int) -> int:
-        """Starts whose window [s, s + duration) meets none of ``busy``."""
-        blocked = 0
-        for start, end in busy:
-            blocked |= self.mask(start - duration + 1, end)
-        return self.full & ~blocked
-
-    def starts_outside(self, spans: Iterable[tuple[int, int]]) -> int:
-        """Starts not inside any of the half-open start ``spans``."""
-        blocked = 0
-        for start, end in spans:
-            blocked |= self.mask(start, end)
-        return self.full & ~blocked
-
-    def time(self, index: int) -> int:
-        return self.origin + index * self.step
-
-
-def bits(mask: int) -> Iterable[int]:
-    while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low
-
-
-def _names(people: Iterable[StaffInfo]) -> str:
-    return ", ".join(person.name for person in people)
-
-
-def monitor_blocked_spans(
-    others: list[Booked], limit: int, patient_seconds: int
-) -> list[tuple[int, int]]:
-    """Start spans at which a new session of ``patient_seconds`` would push the monitor over
-    the patients-per-monitor limit (its own, or that of any session already running)."""
-    if not others:
-        return []
-    points = sorted({a.starts for a in others} | {a.ends for a in others})
-    blocked: list[tuple[int, int]] = []
-    for left, right in zip(points, points[1:], strict=False):
-        running = [a for a in others if a.starts <= left < a.ends]
-        if not running:
-            continue
-        effective = min([limit] + [a.max_per_monitor for a in running])
-        if len(running) + 1 > effective:
-            blocked.append((left - patient_seconds + 1, right))
-    return blocked
-
-
-def crowded_start_spans(starts: list[int], limit: int) -> list[tuple[int, int]]:
-    """Start spans that would put ``limit + 1`` starts into one 15-minute window."""
-    if limit <= 0:
-        return []
-    ordered = sorted(starts)
-    spans = []
-    for i in range(len(ordered) - limit + 1):
-        first, last = ordered[i], ordered[i + limit - 1]
-        if last - first < LEVELLING_WINDOW:
-            spans.append((last - LEVELLING_WINDOW + 1, first + LEVELLING_WINDOW))
-    return spans
+    def option_at(
+        self,
+        starts: int,
+        *,
+        chair_id: int | None = None,
+        monitor_id: int | None = None,
+        prescriber_id: int | None = None,
+    ) -> Option | None:
+        """The best option at exactly ``starts``, with any resource given held fixed; None
+        when the search finds nothing feasible there."""
+        if self.ranking is None:
+            return None
+        return self.ranking.option_at(
+            starts, chair_id=chair_id, monitor_id=monitor_id, prescriber_id=prescriber_id
+        )
 
 
 def evaluate_day(snapshot: Snapshot, day: dt.date, context: SearchContext) -> DayResult:
     """Every feasible start on ``day`` with its best chair, monitor and prescriber, best
-    first; or the reason none is feasible."""
-    tz = snapshot.tz
-    treatment = snapshot.treatment
-    location = snapshot.location
-    patient_seconds, chair_seconds = treatment.patient_seconds, treatment.chair_seconds
-    grid = DayGrid(day, tz, context.settings.grid_minutes * 60)
+    first; or the reason none is feasible.
 
-    def refuse(reason: str) -> DayResult:
-        return DayResult(day, None, reason)
-
-    if day in location.closures:
-        why = location.closures[day]
-        return refuse(f"The clinic is closed on {day_text(day)}" + (f" ({why})." if why else "."))
-    hours = location.opening.get(day.weekday(), [])
-    if not hours:
-        return refuse(f"The clinic is not open on {WEEKDAY_NAMES[day.weekday()]}s.")
-    open_spans = [
-        (local_seconds(day, opens, tz), local_seconds(day, closes, tz)) for opens, closes in hours
-    ]
-    allowed = grid.starts_within(open_spans, patient_seconds)
-    if not allowed:
-        listed = ", ".join(f"{opens:%H:%M}–{closes:%H:%M}" for opens, closes in hours)
-        return refuse(
-            f"The opening hours on {day_text(day)} ({listed}) are too short for a "
-            f"{duration_text(patient_seconds)} session."
-        )
-    allowed &= grid.mask(context.now, grid.time(grid.size))
-    if not allowed:
-        if day < local_date(snapshot, context.now):
-            return refuse(f"{day_text(day)} is in the past.")
-        return refuse(
-            f"There is no time left on {day_text(day)} to start a "
-            f"{duration_text(patient_seconds)} session before closing."
-        )
-
-    day_start, day_end = grid.origin, grid.time(grid.size)
-    todays = snapshot.overlapping(day_start - LEVELLING_WINDOW, day_end + LEVELLING_WINDOW)
-
-    # The patient: REMS, other sessions, and the series spacing.
-    patient = snapshot.patient
-    if patient is not None:
-        problem = rems_problem(snapshot, day)
-        if problem:
-            return refuse(problem)
-        own = [(a.starts, a.busy_until) for a in todays if a.patient_id == patient.id]
-        allowed &= grid.starts_clear_of(own, chair_seconds)
-        if not allowed:
-            times = ", ".join(
-                f"{moment_text(to_instant(s), tz)}–{moment_text(to_instant(e), tz, on_day=day)}"
-                for s, e in sorted(own)
-            )
-            return refuse(
-                f"The patient's other sessions ({times}) leave no room for this one on "
-                f"{day_text(day)}."
-            )
-    spacing = context.min_spacing_hours * 3600
-    if spacing and context.series_starts:
-        near = [s for s in context.series_starts if day_start - spacing < s < day_end + spacing]
-        allowed &= grid.starts_outside((s - spacing + 1, s + spacing) for s in near)
-        if not allowed:
-            closest = min(near, key=lambda s: abs(s - (day_start + day_end) // 2))
-            return refuse(
-                f"Sessions of this series must be at least {context.min_spacing_hours} h apart; "
-                f"{day_text(day)} is too close to the session on "
-                f"{moment_text(to_instant(closest), tz)}."
-            )
-
-    # A prescriber on site for the whole window, where the treatment needs one.
-    prescriber_masks: list[tuple[StaffInfo, int]] = []
-    if treatment.needs_prescriber:
-        for person in snapshot.staff.values():
-            if person.role == "prescriber" and person.active:
-                mask = allowed & grid.starts_within(person.coverage, patient_seconds)
-                if mask:
-                    prescriber_masks.append((person, mask))
-        if not prescriber_masks:
-            return refuse(
-                f"No prescriber is on site for a whole session on {day_text(day)}; "
-                f"{treatment.name} needs one."
-            )
-        allowed &= _or(mask for _, mask in prescriber_masks)
-
-    # Chairs: active, capable, not blocked, free for the whole busy window.
-    eligible = [
-        chair
-        for chair in snapshot.chairs
-        if chair.active and treatment.capability in chair.capabilities
-    ]
-    if not eligible:
-        return refuse(f"No chair in service at {location.name} can take {treatment.name}.")
-    busy_by_chair: dict[int, list[tuple[int, int]]] = {chair.id: [] for chair in eligible}
-    for appointment in todays:
-        if appointment.chair_id in busy_by_chair:
-            busy_by_chair[appointment.chair_id].append((appointment.starts, appointment.busy_until))
-    chair_masks: list[tuple[ChairInfo, int, list[int]]] = []
-    for chair in eligible:
-        busy = busy_by_chair[chair.id] + [(start, end) for start, end, _ in chair.blocks]
-        mask = allowed & grid.starts_clear_of(busy, chair_seconds)
-        if mask:
-            chair_masks.append((chair, mask, sorted(end for _, end in busy)))
-    if not chair_masks:
-        blocked = [chair for chair in eligible if chair.blocks and not busy_by_chair[chair.id]]
-        if len(eligible) == 1:
-            chair = eligible[0]
-            if chair.blocks:
-                _, end, why = max(chair.blocks, key=lambda block: block[1])
-                return refuse(
-                    f"{chair.text} is out of service"
-                    + (f" ({why})" if why else "")
-                    + f" until {moment_text(to_instant(end), tz, on_day=day)}."
-                )
-            return refuse(f"{chair.text} is fully booked on {day_text(day)}.")
-        detail = f" ({len(blocked)} out of service)" if blocked else ""
-        return refuse(
-            f"All {len(eligible)} chairs that can take {treatment.name} are booked{detail} "
-            f"whenever this session could start on {day_text(day)}."
-        )
-    allowed &= _or(mask for _, mask, _ in chair_masks)
-
-    # Monitors: certified on the day, on shift and not off, under both load limits.
-    today = local_date(snapshot, context.now)
-    qualified: list[StaffInfo] = []
-    problems: list[str] = []
-    for person in snapshot.staff.values():
-        if not person.active:
-            continue
-        problem = next(
-            (
-                found
-                for kind in treatment.required_certifications
-                if (found := certification_problem(person, kind, day, today=today))
-            ),
-            None,
-        )
-        if problem:
-            problems.append(problem)
-        elif any(start < day_end and end > day_start for start, end in person.shifts):
-            qualified.append(person)
-    if not qualified:
-        detail = " " + " ".join(problems[:3]) if problems else ""
-        return refuse(f"No one on shift on {day_text(day)} can monitor {treatment.name}.{detail}")
-    by_monitor: dict[int, list[Booked]] = {person.id: [] for person in qualified}
-    for appointment in todays:
-        if appointment.monitor_id in by_monitor:
-            by_monitor[appointment.monitor_id].append(appointment)
-    starts_limit = context.settings.max_starts_per_monitor_per_15min
-    monitor_masks: list[tuple[StaffInfo, int, StartIndex]] = []
-    for person in qualified:
-        mask = allowed & grid.starts_within(person.coverage, patient_seconds)
-        if not mask:
-            continue
-        theirs = by_monitor[person.id]
-        if theirs:
-            mask &= grid.starts_outside(
-                monitor_blocked_spans(theirs, treatment.max_per_monitor, patient_seconds)
-            )
-            mask &= grid.starts_outside(
-                crowded_start_spans([a.starts for a in theirs], starts_limit)
-            )
-        if mask:
-            monitor_masks.append((person, mask, StartIndex.of(theirs)))
-    if not monitor_masks:
-        if len(qualified) == 1:
-            person = qualified[0]
-            for start in bits(allowed):
-                problem = presence_problem(
-                    snapshot, person, grid.time(start), grid.time(start) + patient_seconds, day
-                )
-                if problem:
-                    return refuse(problem)
-                break
-            return refuse(
-                f"{person.text} is the only one who can monitor {treatment.name} on "
-                f"{day_text(day)} and is fully booked whenever a chair is free."
-            )
-        return refuse(
-            f"The staff who can monitor {treatment.name} on {day_text(day)} "
-            f"({_names(qualified)}) are off shift or fully booked whenever a chair is free."
-        )
-    allowed &= _or(mask for _, mask, _ in monitor_masks)
-    opening = min(start for start, _ in open_spans)
-    ranking = Ranking(
-        snapshot,
-        grid,
-        allowed,
-        todays,
-        chair_masks,
-        monitor_masks,
-        prescriber_masks,
-        context,
-        opening,
-    )
-    return DayResult(day, ranking)
+    Each rule family narrows the day's mask of candidate starts in turn (the order decides
+    which reason a receptionist reads when a day has no time at all); the resources keep
+    their own masks so the ranking can pick among them per start.
+    """
+    grid = DayGrid(day, snapshot.tz, context.settings.grid_minutes * 60, through=context.only_start)
+    view = DayView.of(snapshot, grid, context.check_context())
+    allowed = grid.full
+    if context.only_start is not None:
+        allowed = grid.mask(context.only_start, context.only_start + 1)
+    try:
+        allowed = calendar.open_starts(view, allowed)
+        allowed = rems.rems_starts(view, allowed)
+        allowed = patient.free_starts(view, allowed)
+        prescribers = prescriber.usable_prescribers(view, allowed)
+        if prescribers:
+            allowed &= union(mask for _, mask in prescribers)
+        chairs = chair.usable_chairs(view, allowed)
+        allowed &= union(mask for _, mask in chairs)
+        monitors = monitor.usable_monitors(view, allowed)
+        allowed &= union(mask for _, mask in monitors)
+    except NoStartOnDay as refused:
+        return DayResult(day, None, refused.reason)
+    usable = Usable(chairs=chairs, monitors=monitors, prescribers=prescribers)
+    return DayResult(day, Ranking(view, allowed, usable, context.preferences))
 
 
-def _or(masks: Iterable[int]) -> int:
-    combined = 0
-    for mask in masks:
-        combined |= mask
-    return combined
+@dataclass(slots=True)
+class Usable:
+    """Each resource with the grid starts at which every rule lets it take the session."""
+
+    chairs: list[tuple[ChairInfo, int]]
+    monitors: list[tuple[StaffInfo, int]]
+    prescribers: list[tuple[StaffInfo, int]]
+
+
+def prescriber_order(anchor: int | None) -> Callable[[StaffInfo], tuple[bool, str]]:
+    """How prescribers are preferred: the series' own first, then by name."""
+    return lambda person: (person.id != anchor, person.name)
 
 
 class Ranking:
@@ -463,25 +226,23 @@ class Ranking:
     """
 
     def __init__(
-        self,
-        snapshot: Snapshot,
-        grid: DayGrid,
-        allowed: int,
-        todays: list[Booked],
-        chair_masks: list[tuple[ChairInfo, int, list[int]]],
-        monitor_masks: list[tuple[StaffInfo, int, StartIndex]],
-        prescriber_masks: list[tuple[StaffInfo, int]],
-        context: SearchContext,
-        opening: int,
+        self, view: DayView, allowed: int, usable: Usable, preferences: Preferences
     ) -> None:
-        self.snapshot = snapshot
-        self.grid = grid
-        self.chair_masks = chair_masks
-        self.monitor_masks = monitor_masks
-        self.prescriber_masks = prescriber_masks
-        self.preferences = context.preferences
-        self.opening = opening
-        self.base = self._base_costs(allowed, todays)
+        self.snapshot = view.snapshot
+        self.grid = view.grid
+        self.usable = usable
+        self.preferences = preferences
+        self.opening = calendar.opening_time(view.snapshot, view.day)
+        # Chair packing and monitor load read the day's bookings per resource.
+        self.busy_ends = {
+            seat.id: sorted(end for _, end in chair.busy_spans(view, seat))
+            for seat, _ in usable.chairs
+        }
+        self.load = {
+            person.id: StartIndex.of(a for a in view.todays if a.monitor_id == person.id)
+            for person, _ in usable.monitors
+        }
+        self.base = self._base_costs(allowed, view.todays)
 
     def _base_costs(self, allowed: int, todays: list[Booked]) -> list[tuple[float, int]]:
         grid, preferences = self.grid, self.preferences
@@ -492,10 +253,10 @@ class Ranking:
             if preferences.weekdays and grid.day.weekday() not in preferences.weekdays
             else 0.0
         )
-        # Local minute of day: grid steps from local midnight, unless the clocks change today.
+        # Local minute of day: seconds from local midnight, unless the clocks change today.
         steady = (
-            to_instant(grid.origin).astimezone(grid.tz).utcoffset()
-            == to_instant(grid.time(grid.size) - 1).astimezone(grid.tz).utcoffset()
+            to_instant(grid.midnight).astimezone(grid.tz).utcoffset()
+            == to_instant(grid.end - 1).astimezone(grid.tz).utcoffset()
         )
         earliest, latest = preferences.preferred_start_minute, preferences.preferred_end_minute
         anchor = preferences.anchor_minute
@@ -503,7 +264,7 @@ class Ranking:
         for index in bits(allowed):
             starts = grid.time(index)
             if steady:
-                minute = index * grid.step // 60
+                minute = (starts - grid.midnight) // 60
             else:
                 local = to_instant(starts).astimezone(grid.tz)
                 minute = local.hour * 60 + local.minute
@@ -540,68 +301,98 @@ class Ranking:
             complete[index] = option
             heapq.heappush(heap, (option.cost, index))
 
-    def _complete(self, index: int, base_cost: float) -> Option | None:
-        """Choose the chair, monitor and prescriber for one start and add their costs."""
-        preferences = self.preferences
-        starts = self.grid.time(index)
-        patient_seconds = self.snapshot.treatment.patient_seconds
-        cost = base_cost
+    def option_at(
+        self,
+        starts: int,
+        *,
+        chair_id: int | None = None,
+        monitor_id: int | None = None,
+        prescriber_id: int | None = None,
+    ) -> Option | None:
+        index = self.grid.index_of(starts)
+        base_cost = next((cost for cost, at in self.base if at == index), None)
+        if index is None or base_cost is None:
+            return None
+        return self._complete(
+            index, base_cost, chair_id=chair_id, monitor_id=monitor_id, prescriber_id=prescriber_id
+        )
 
-        best_chair: ChairInfo | None = None
-        best_chair_cost = 0.0
-        for chair, mask, busy_ends in self.chair_masks:
-            if not mask >> index & 1:
-                continue
-            chair_cost = 0.0
-            if preferences.anchor_chair is not None and chair.id != preferences.anchor_chair:
-                chair_cost += OTHER_CHAIR_COST
-            # Pack chairs: prefer the one that has stood idle the shortest.
-            position = bisect_right(busy_ends, starts)
-            idle_since = max(busy_ends[position - 1], self.opening) if position else self.opening
-            chair_cost += max(starts - idle_since, 0) / 60 * CHAIR_GAP_WEIGHT
-            if best_chair is None or chair_cost < best_chair_cost:
-                best_chair, best_chair_cost = chair, chair_cost
-
-        best_monitor: StaffInfo | None = None
-        best_monitor_cost = 0.0
-        for person, mask, theirs in self.monitor_masks:
-            if not mask >> index & 1:
-                continue
-            monitor_cost = 0.0
-            if preferences.anchor_monitor is not None and person.id != preferences.anchor_monitor:
-                monitor_cost += OTHER_MONITOR_COST
-            monitor_cost += MONITOR_RUNNING_COST * theirs.overlapping(
-                starts, starts + patient_seconds
-            )
-            monitor_cost += MONITOR_START_COST * theirs.starts_between(
-                starts - 2 * LEVELLING_WINDOW, starts + 2 * LEVELLING_WINDOW
-            )
-            if best_monitor is None or monitor_cost < best_monitor_cost:
-                best_monitor, best_monitor_cost = person, monitor_cost
-
-        best_prescriber: StaffInfo | None = None
-        if self.prescriber_masks:
-            candidates = sorted(
-                (person for person, mask in self.prescriber_masks if mask >> index & 1),
-                key=lambda person: (person.id != preferences.anchor_prescriber, person.name),
-            )
-            best_prescriber = candidates[0] if candidates else None
-            if best_prescriber is None:
-                return None
-            if (
-                preferences.anchor_prescriber is not None
-                and best_prescriber.id != preferences.anchor_prescriber
-            ):
-                cost += OTHER_PRESCRIBER_COST
+    def _complete(
+        self,
+        index: int,
+        base_cost: float,
+        *,
+        chair_id: int | None = None,
+        monitor_id: int | None = None,
+        prescriber_id: int | None = None,
+    ) -> Option | None:
+        """Choose the chair, monitor and prescriber for one start and add their costs; a
+        resource given is the only one considered."""
+        best_chair = self._best_chair(index, chair_id)
+        best_monitor = self._best_monitor(index, monitor_id)
         if best_chair is None or best_monitor is None:
             return None
+        cost = base_cost + best_chair[1] + best_monitor[1]
+        best_prescriber: StaffInfo | None = None
+        if self.snapshot.treatment.needs_prescriber:
+            best_prescriber = self._best_prescriber(index, prescriber_id)
+            if best_prescriber is None:
+                return None
+            anchor = self.preferences.anchor_prescriber
+            if anchor is not None and best_prescriber.id != anchor:
+                cost += OTHER_PRESCRIBER_COST
         return Option(
-            starts=starts,
-            chair=best_chair,
-            monitor=best_monitor,
+            starts=self.grid.time(index),
+            chair=best_chair[0],
+            monitor=best_monitor[0],
             prescriber=best_prescriber,
-            cost=cost + best_chair_cost + best_monitor_cost,
+            cost=cost,
         )
+
+    def _best_chair(self, index: int, only: int | None) -> tuple[ChairInfo, float] | None:
+        """The chair idle the shortest before the start (packs chairs), the series' own
+        chair preferred."""
+        starts, anchor = self.grid.time(index), self.preferences.anchor_chair
+        best: tuple[ChairInfo, float] | None = None
+        for seat, mask in self.usable.chairs:
+            if not mask >> index & 1 or (only is not None and seat.id != only):
+                continue
+            cost = OTHER_CHAIR_COST if anchor is not None and seat.id != anchor else 0.0
+            busy_ends = self.busy_ends[seat.id]
+            position = bisect_right(busy_ends, starts)
+            idle_since = max(busy_ends[position - 1], self.opening) if position else self.opening
+            cost += max(starts - idle_since, 0) / 60 * CHAIR_GAP_WEIGHT
+            if best is None or cost < best[1]:
+                best = (seat, cost)
+        return best
+
+    def _best_monitor(self, index: int, only: int | None) -> tuple[StaffInfo, float] | None:
+        """The monitor with the lightest load around the start, the series' own preferred."""
+        starts, anchor = self.grid.time(index), self.preferences.anchor_monitor
+        patient_seconds = self.snapshot.treatment.patient_seconds
+        best: tuple[StaffInfo, float] | None = None
+        for person, mask in self.usable.monitors:
+            if not mask >> index & 1 or (only is not None and person.id != only):
+                continue
+            cost = OTHER_MONITOR_COST if anchor is not None and person.id != anchor else 0.0
+            theirs = self.load[person.id]
+            cost += MONITOR_RUNNING_COST * theirs.overlapping(starts, starts + patient_seconds)
+            cost += MONITOR_START_COST * theirs.starts_between(
+                starts - 2 * LEVELLING_WINDOW, starts + 2 * LEVELLING_WINDOW
+            )
+            if best is None or cost < best[1]:
+                best = (person, cost)
+        return best
+
+    def _best_prescriber(self, index: int, only: int | None) -> StaffInfo | None:
+        candidates = [
+            person
+            for person, mask in self.usable.prescribers
+            if mask >> index & 1 and (only is None or person.id == only)
+        ]
+        if not candidates:
+            return None
+        return min(candidates, key=prescriber_order(self.preferences.anchor_prescriber))
 
 
 def confirm(snapshot: Snapshot, option: Option, context: SearchContext) -> bool:

@@ -290,6 +290,18 @@ class Snapshot:
         for bucket, appointments in self._buckets.items():
             self._buckets[bucket] = [a for a in appointments if a.id not in ids]
 
+    def first_of_series(self, series_id: int | None) -> Booked | None:
+        """The earliest live session of a series in the snapshot (proposals included)."""
+        if series_id is None:
+            return None
+        members = [
+            appointment
+            for appointments in self._buckets.values()
+            for appointment in appointments
+            if appointment.series_id == series_id
+        ]
+        return min(members, key=lambda appointment: appointment.starts, default=None)
+
     def series_starts(self, series_id: int | None, *, excluding: Iterable[int] = ()) -> list[int]:
         if series_id is None:
             return []
@@ -337,7 +349,56 @@ def load_snapshot(
     sessions just outside it is checked too. Raises ``NotFound`` for a missing location,
     treatment type or patient.
     """
-    # 1. Location, treatment type, the patient's booking facts and the opening hours.
+    location, treatment, patient = _load_location_treatment_patient(
+        session, location_id, treatment_type_id, patient_id
+    )
+    location.closures = _load_closures(session, location_id, first_day, last_day)
+    window = _Window.of(first_day, last_day, location.tz, pad_hours)
+    chairs = _load_chairs(session, location_id, window)
+    staff = _load_staff_on_shift(session, location_id, window)
+    if staff:
+        _add_certifications(session, staff)
+        _add_time_off(session, staff, window)
+    return Snapshot(
+        location=location,
+        treatment=treatment,
+        patient=patient,
+        chairs=chairs,
+        staff=staff,
+        booked=_load_booked(session, location_id, patient_id, sorted(staff), window),
+        first_day=first_day,
+        last_day=last_day,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """The instants a snapshot reads: the range itself and the padding either side."""
+
+    start_at: dt.datetime
+    end_at: dt.datetime
+    pad: dt.timedelta
+
+    @classmethod
+    def of(cls, first_day: dt.date, last_day: dt.date, tz: ZoneInfo, pad_hours: int) -> _Window:
+        return cls(
+            start_at=to_instant(local_midnight(first_day, tz)),
+            end_at=to_instant(local_midnight(last_day + dt.timedelta(days=1), tz)),
+            pad=dt.timedelta(hours=max(pad_hours, 24)),
+        )
+
+    @property
+    def earliest_start(self) -> dt.datetime:
+        # Shifts and sessions are shorter than a day: this lower bound on their start keeps
+        # the index scan short however long the history.
+        return self.start_at - self.pad - dt.timedelta(days=1)
+
+
+def _load_location_treatment_patient(
+    session: Session, location_id: int, treatment_type_id: int, patient_id: int | None
+) -> tuple[LocationInfo, TreatmentInfo, PatientInfo | None]:
+    """Query 1: the location with its opening hours, the treatment type and the patient's
+    booking facts, in one SELECT."""
     query = (
         sa.select(
             Location, TreatmentType, OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes
@@ -355,7 +416,6 @@ def load_snapshot(
     if not rows:
         _raise_missing(session, location_id, treatment_type_id, patient_id)
     location_row: Location = rows[0][0]
-    treatment_row: TreatmentType = rows[0][1]
     opening: dict[int, list[tuple[dt.time, dt.time]]] = defaultdict(list)
     for row in rows:
         if row[2] is not None:
@@ -365,24 +425,22 @@ def load_snapshot(
         if patient_id is not None
         else None
     )
-    tz = ZoneInfo(location_row.timezone)
     location = LocationInfo(
         id=location_row.id,
         name=location_row.name,
-        tz=tz,
+        tz=ZoneInfo(location_row.timezone),
         active=location_row.active,
         opening={day: sorted(spans) for day, spans in opening.items()},
         closures={},
     )
-    treatment = treatment_info(treatment_row)
+    return location, treatment_info(rows[0][1]), patient
 
-    range_start = local_midnight(first_day, tz)
-    range_end = local_midnight(last_day + dt.timedelta(days=1), tz)
-    start_at, end_at = to_instant(range_start), to_instant(range_end)
-    pad = dt.timedelta(hours=max(pad_hours, 24))
 
-    # 2. Closures.
-    location.closures = {
+def _load_closures(
+    session: Session, location_id: int, first_day: dt.date, last_day: dt.date
+) -> dict[dt.date, str]:
+    """Query 2."""
+    return {
         day: reason
         for day, reason in session.execute(
             sa.select(Closure.date, Closure.reason).where(
@@ -393,7 +451,9 @@ def load_snapshot(
         )
     }
 
-    # 3. Chairs with the blocks that meet the range.
+
+def _load_chairs(session: Session, location_id: int, window: _Window) -> list[ChairInfo]:
+    """Query 3: the chairs with the blocks that meet the range."""
     chairs: dict[int, ChairInfo] = {}
     for chair_id, label, active, capabilities, b_start, b_end, b_reason in session.execute(
         sa.select(
@@ -409,8 +469,8 @@ def load_snapshot(
             ChairBlock,
             sa.and_(
                 ChairBlock.chair_id == Chair.id,
-                ChairBlock.starts_at < end_at,
-                ChairBlock.ends_at > start_at,
+                ChairBlock.starts_at < window.end_at,
+                ChairBlock.ends_at > window.start_at,
             ),
         )
         .where(Chair.location_id == location_id)
@@ -423,8 +483,14 @@ def load_snapshot(
             )
         if b_start is not None:
             chair.blocks.append((b_start, b_end, b_reason))
+    return list(chairs.values())
 
-    # 4. Shifts here in the range, with their staff.
+
+def _load_staff_on_shift(
+    session: Session, location_id: int, window: _Window
+) -> dict[int, StaffInfo]:
+    """Query 4: the staff with shifts here in the range (padded), with those shifts merged;
+    in name order, so that ties between equally good people break the same way always."""
     staff: dict[int, StaffInfo] = {}
     shift_spans: dict[int, list[Span]] = defaultdict(list)
     for staff_id, name, role, active, s_start, s_end in session.execute(
@@ -439,11 +505,9 @@ def load_snapshot(
         .join(Shift, Shift.staff_id == Staff.id)
         .where(
             Shift.location_id == location_id,
-            # Shifts are shorter than a day: the lower bound keeps the index scan short
-            # however long the history.
-            Shift.starts_at >= start_at - pad - dt.timedelta(days=1),
-            Shift.starts_at < end_at + pad,
-            Shift.ends_at > start_at - pad,
+            Shift.starts_at >= window.earliest_start,
+            Shift.starts_at < window.end_at + window.pad,
+            Shift.ends_at > window.start_at - window.pad,
         )
     ):
         if staff_id not in staff:
@@ -451,89 +515,76 @@ def load_snapshot(
         shift_spans[staff_id].append((s_start, s_end))
     for staff_id, spans in shift_spans.items():
         staff[staff_id].shifts = merge_spans(spans)
-    staff_ids = sorted(staff)
+    return dict(sorted(staff.items(), key=lambda item: (item[1].name, item[0])))
 
-    if staff_ids:
-        # 5. Their certifications.
-        for staff_id, kind, valid_from, expires_on in session.execute(
-            sa.select(
-                Certification.staff_id,
-                Certification.kind,
-                Certification.valid_from,
-                Certification.expires_on,
-            ).where(Certification.staff_id.in_(staff_ids))
-        ):
-            staff[staff_id].certifications.setdefault(kind, []).append((valid_from, expires_on))
-        # 6. Their time off.
-        for staff_id, o_start, o_end, o_reason in session.execute(
-            sa.select(
-                TimeOff.staff_id,
-                EpochSeconds(TimeOff.starts_at),
-                EpochSeconds(TimeOff.ends_at),
-                TimeOff.reason,
-            ).where(
-                TimeOff.staff_id.in_(staff_ids),
-                TimeOff.starts_at < end_at + pad,
-                TimeOff.ends_at > start_at - pad,
-            )
-        ):
-            staff[staff_id].time_off.append((o_start, o_end, o_reason))
 
-    # 7. Live appointments that share the location, the patient or a monitor.
+def _add_certifications(session: Session, staff: dict[int, StaffInfo]) -> None:
+    """Query 5."""
+    for staff_id, kind, valid_from, expires_on in session.execute(
+        sa.select(
+            Certification.staff_id,
+            Certification.kind,
+            Certification.valid_from,
+            Certification.expires_on,
+        ).where(Certification.staff_id.in_(sorted(staff)))
+    ):
+        staff[staff_id].certifications.setdefault(kind, []).append((valid_from, expires_on))
+
+
+def _add_time_off(session: Session, staff: dict[int, StaffInfo], window: _Window) -> None:
+    """Query 6."""
+    for staff_id, o_start, o_end, o_reason in session.execute(
+        sa.select(
+            TimeOff.staff_id,
+            EpochSeconds(TimeOff.starts_at),
+            EpochSeconds(TimeOff.ends_at),
+            TimeOff.reason,
+        ).where(
+            TimeOff.staff_id.in_(sorted(staff)),
+            TimeOff.starts_at < window.end_at + window.pad,
+            TimeOff.ends_at > window.start_at - window.pad,
+        )
+    ):
+        staff[staff_id].time_off.append((o_start, o_end, o_reason))
+
+
+def _load_booked(
+    session: Session,
+    location_id: int,
+    patient_id: int | None,
+    staff_ids: list[int],
+    window: _Window,
+) -> list[Booked]:
+    """Query 7: live appointments that share the location, the patient or a monitor."""
     who = [Appointment.location_id == location_id]
     if patient_id is not None:
         who.append(Appointment.patient_id == patient_id)
     if staff_ids:
         who.append(Appointment.monitor_id.in_(staff_ids))
-    booked = [
-        Booked(
-            id=row[0],
-            patient_id=row[1],
-            series_id=row[2],
-            location_id=row[3],
-            chair_id=row[4],
-            monitor_id=row[5],
-            prescriber_id=row[6],
-            starts=row[7],
-            ends=row[8],
-            busy_until=row[9],
-            max_per_monitor=row[10],
+    rows = session.execute(
+        sa.select(
+            Appointment.id,
+            Appointment.patient_id,
+            Appointment.series_id,
+            Appointment.location_id,
+            Appointment.chair_id,
+            Appointment.monitor_id,
+            Appointment.prescriber_id,
+            EpochSeconds(Appointment.starts_at),
+            EpochSeconds(Appointment.ends_at),
+            EpochSeconds(Appointment.busy_until),
+            TreatmentType.max_patients_per_monitor,
         )
-        for row in session.execute(
-            sa.select(
-                Appointment.id,
-                Appointment.patient_id,
-                Appointment.series_id,
-                Appointment.location_id,
-                Appointment.chair_id,
-                Appointment.monitor_id,
-                Appointment.prescriber_id,
-                EpochSeconds(Appointment.starts_at),
-                EpochSeconds(Appointment.ends_at),
-                EpochSeconds(Appointment.busy_until),
-                TreatmentType.max_patients_per_monitor,
-            )
-            .join(TreatmentType, TreatmentType.id == Appointment.treatment_type_id)
-            .where(
-                sa.or_(*who),
-                Appointment.status.not_in(sorted(RELEASED_STATUSES)),
-                # Sessions are shorter than a day; the lower bound lets the start index work.
-                Appointment.starts_at >= start_at - pad - dt.timedelta(days=1),
-                Appointment.starts_at < end_at + pad,
-                Appointment.busy_until > start_at - pad,
-            )
+        .join(TreatmentType, TreatmentType.id == Appointment.treatment_type_id)
+        .where(
+            sa.or_(*who),
+            Appointment.status.not_in(sorted(RELEASED_STATUSES)),
+            Appointment.starts_at >= window.earliest_start,
+            Appointment.starts_at < window.end_at + window.pad,
+            Appointment.busy_until > window.start_at - window.pad,
         )
-    ]
-    return Snapshot(
-        location=location,
-        treatment=treatment,
-        patient=patient,
-        chairs=list(chairs.values()),
-        staff=staff,
-        booked=booked,
-        first_day=first_day,
-        last_day=last_day,
     )
+    return [Booked(*row) for row in rows]
 
 
 def treatment_info(treatment: TreatmentType) -> TreatmentInfo:
