@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..errors import NotFound
 from ..models import (
     CERTIFICATION_WARNING_DAYS,
+    RELEASED_STATUSES,
     Appointment,
     AppointmentStatus,
     Chair,
@@ -86,7 +87,7 @@ class BoardSession:
 
     @property
     def is_live(self) -> bool:
-        return self.status not in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
+        return self.status not in RELEASED_STATUSES
 
     @property
     def series_label(self) -> str | None:

@@ -31,6 +31,8 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from ..audit import Actor, record_event
 from ..models import (
+    CANCELLABLE_STATUSES,
+    OPEN_STATUSES,
     Appointment,
     AppointmentStatus,
     Location,
@@ -73,16 +75,6 @@ ATTEMPTS = 3
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 EXCLUSION_VIOLATION = "23P01"
 MAX_REASON = 300
-CANCELLABLE = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN})
-# A series with a session in one of these states is not over yet.
-UPCOMING = frozenset(
-    {
-        AppointmentStatus.BOOKED,
-        AppointmentStatus.CHECKED_IN,
-        AppointmentStatus.IN_TREATMENT,
-        AppointmentStatus.MONITORING,
-    }
-)
 
 T = TypeVar("T")
 
@@ -745,7 +737,7 @@ def cancel(
 
     def work() -> list[Appointment]:
         target = _locked_appointment(session, appointment_id)
-        if target.status not in CANCELLABLE:
+        if target.status not in CANCELLABLE_STATUSES:
             raise InvalidTransition(
                 "This session cannot be cancelled: "
                 f"{_STATUS_WORDS.get(target.status, 'it is not booked')}."
@@ -785,7 +777,8 @@ def _settle_series(session: Session, series_id: int, actor: Actor) -> None:
     statuses = set(
         session.scalars(sa.select(Appointment.status).where(Appointment.series_id == series_id))
     )
-    if statuses & UPCOMING:
+    # A series with an open session is not over yet.
+    if statuses & OPEN_STATUSES:
         return
     series.status = (
         SeriesStatus.COMPLETED

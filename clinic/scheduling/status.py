@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import Actor, record_event
 from ..models import Appointment, AppointmentStatus
-from ..patients import normalise_phone
+from ..notify.phone import normalise_phone
 from .board import STATUS_LABELS
 from .errors import InvalidRequest, InvalidTransition, NotFound
 
