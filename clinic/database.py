@@ -1,4 +1,4 @@
-"""Engine set-up that differs per backend."""
+"""The database connection: engine set-up that differs per backend, and the health probe."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 
 def configure_engine(engine: Engine) -> None:
@@ -35,3 +36,15 @@ def configure_sqlite(engine: Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def database_reachable(session: Session) -> bool:
+    """Whether the database answers a trivial query (the health check).
+
+    Nothing to undo on failure: the request's session is discarded when the request ends.
+    """
+    try:
+        session.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        return False
+    return True

@@ -18,6 +18,12 @@ The statuses follow RFC 9110:
 
 ``message`` is always a complete sentence a receptionist can act on, never a constraint
 name or an exception's text (which can carry patient data).
+
+``str(error)`` is the message followed by every field's message, so the CLI, a test's
+``match`` and a developer at a shell see each reason, not only "correct the highlighted
+fields". It is meant for staff, like the pages: field messages may repeat what was typed
+(a name, a phone number). Logs carry the error's type only, never ``str(error)``
+(``clinic.web.errors`` and ``clinic.api.problems`` log type and route).
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ class DomainError(Exception):
         self.fields: dict[str, str] = dict(fields or {})
         self.message: str = message or self._message_for_fields() or self.default_message
         super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return " ".join([self.message, *self.fields.values()])
 
     def _message_for_fields(self) -> str | None:
         if not self.fields:

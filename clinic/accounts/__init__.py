@@ -7,12 +7,14 @@ CLI, the admin pages, the login view and the API call the same functions.
 - ``sessions``: server-side login sessions (logout, idle and absolute timeouts).
 - ``tokens``: per-user API tokens (without loading the API blueprint).
 - ``queries``: reading users and tokens.
+- ``errors``: their refusals (``UserError``, ``UserNotFound``, ``TokenError``).
 """
 
+from .errors import TokenError, UserError, UserNotFound
 from .passwords import password_problem
-from .queries import active_usernames, all_users, list_tokens
-from .tokens import NewToken, TokenError, create_token, revoke_token
-from .users import UserError, UserNotFound, change_password, create_user, update_user
+from .queries import active_usernames, all_users, get_user, list_tokens
+from .tokens import NewToken, create_token, revoke_token
+from .users import change_password, create_user, update_user
 
 __all__ = [
     "NewToken",
@@ -24,6 +26,7 @@ __all__ = [
     "change_password",
     "create_token",
     "create_user",
+    "get_user",
     "list_tokens",
     "password_problem",
     "revoke_token",

@@ -6,6 +6,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from ..models import ApiToken, User
+from .errors import UserNotFound
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFound(f"There is no user with id {user_id}.")
+    return user
 
 
 def all_users(session: Session) -> list[User]:

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..audit import Actor, record_event
-from ..errors import Invalid
 from ..models import ApiToken, User
+from .errors import TokenError
 
 # Recognisable in logs and secret scanners, like "ghp_" for GitHub.
 TOKEN_MARK = "clinic_"
@@ -26,10 +26,6 @@ PREFIX_LENGTH = 12
 MAX_NAME_LENGTH = 80
 # Recording every use would turn every read into a write; a minute's precision is plenty.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
-
-
-class TokenError(Invalid):
-    """A token cannot be created or revoked as asked; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,26 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..audit import Actor, record_event
-from ..errors import Invalid, NotFound
 from ..models import Role, Staff, User
+from .errors import UserError
 from .passwords import password_problem
-from .queries import user_by_name
+from .queries import get_user, user_by_name
 from .sessions import end_user_sessions
 
 MAX_USERNAME_LENGTH = 80
 ROLE_CHOICES = "admin, receptionist or nurse"
-
-
-class UserError(Invalid):
-    """A user cannot be created or changed as asked; ``fields`` says why, per field."""
-
-    def __str__(self) -> str:
-        # Logs, the CLI and tests see every reason, not only "correct the highlighted field".
-        return " ".join([self.message, *self.fields.values()])
-
-
-class UserNotFound(NotFound):
-    """No user has this id."""
 
 
 def _username_problem(session: Session, username: str) -> str | None:
@@ -108,13 +96,6 @@ def _active_admins(session: Session) -> int:
     )
 
 
-def _get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise UserNotFound(f"There is no user with id {user_id}.")
-    return user
-
-
 def update_user(
     session: Session,
     *,
@@ -127,7 +108,7 @@ def update_user(
 ) -> User:
     """Change role, activity and staff link. A changed role or a deactivation ends the
     user's sessions at once; the clinic always keeps one active administrator."""
-    user = _get_user(session, user_id)
+    user = get_user(session, user_id=user_id)
     errors: dict[str, str] = {}
     role_value = _role(errors, role)
     _check_staff_link(session, errors, staff_id)
@@ -171,7 +152,7 @@ def change_password(
     Used for a user's own change and an administrator's reset alike; the audit row names
     no password.
     """
-    user = _get_user(session, user_id)
+    user = get_user(session, user_id=user_id)
     if problem := password_problem(user.username, password or ""):
         raise UserError(fields={"password": problem})
     user.set_password(password)

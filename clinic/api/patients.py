@@ -21,7 +21,6 @@ from . import api
 from . import schemas as s
 from .auth import api_actor
 from .operations import Reply
-from .problems import ApiProblem
 
 
 @api.get(
@@ -86,8 +85,6 @@ def get_patient(patient_id: int) -> Patient:
 )
 def update_patient(patient_id: int, body: s.PatientUpdate) -> Patient:
     current = service.get_patient(db.session(), patient_id=patient_id)
-    if current is None:
-        raise ApiProblem(404, f"There is no patient with id {patient_id}.")
     changes = body.model_dump(include=body.model_fields_set)
     data = dataclasses.replace(service.patient_input_from(current), **changes)
     return service.update_patient(

@@ -1,7 +1,8 @@
 """The audit trail: who changed what, and who opened which patient record.
 
-- ``record``: writing it (:func:`record_event`, the actor, the append-only guard).
-- ``trail``: reading it (search, paging, CSV export) for the admin page.
+- ``record``: writing it (:func:`record_event`, the actor, the append-only guard, and
+  :func:`record_audit_export`, the service behind the CSV export).
+- ``trail``: reading it (search, paging, CSV rows) for the admin page: the query module.
 """
 
 from .record import (
@@ -9,7 +10,15 @@ from .record import (
     Actor,
     AuditTrailIsAppendOnly,
     guard_append_only,
+    record_audit_export,
     record_event,
 )
 
-__all__ = ["SYSTEM", "Actor", "AuditTrailIsAppendOnly", "guard_append_only", "record_event"]
+__all__ = [
+    "SYSTEM",
+    "Actor",
+    "AuditTrailIsAppendOnly",
+    "guard_append_only",
+    "record_audit_export",
+    "record_event",
+]

@@ -1,5 +1,6 @@
 """Writing the audit trail. Plain Python: services call :func:`record_event` inside their own
-transaction, so a change and its audit row commit together or not at all.
+transaction, so a change and its audit row commit together or not at all; the one use case
+that is nothing but an audit row (exporting the trail) is :func:`record_audit_export`.
 
 The trail is append-only: nothing in the app updates or deletes a row. The ORM refuses to
 flush such a change (:func:`guard_append_only`, on both backends) and PostgreSQL refuses it
@@ -8,12 +9,14 @@ in SQL too (a trigger in the initial migration).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent
+from .trail import AuditQuery
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,27 @@ def record_event(
         summary=summary[:300],
     )
     session.add(event)
+    return event
+
+
+def record_audit_export(
+    session: Session, *, actor: Actor, query: AuditQuery, now: dt.datetime
+) -> AuditEvent:
+    """Note that ``actor`` exported the trail with these filters, and commit.
+
+    An export is itself a disclosure worth knowing about; it is committed before the first
+    row is sent, so an export cut off half way is still on record.
+    """
+    event = record_event(
+        session,
+        actor,
+        action="audit.export",
+        entity_type="audit_event",
+        patient_id=query.patient_id,
+        summary=query.describe(),
+    )
+    event.at = now
+    session.commit()
     return event
 
 

@@ -16,9 +16,6 @@ from ..models import (
     NotificationKind,
     NotificationStatus,
 )
-
-# shim: removed at merge (web/notifications.py imports display_timezone from here)
-from ..setup.queries import display_timezone  # noqa: F401
 from .errors import NotFound, NotifyError
 
 PAGE_SIZE = 100

@@ -48,8 +48,8 @@ __all__ = [
     "get_patient",
     "load_patient_record",
     "mrn_taken",
-    # shim: removed at merge (scheduling/status.py and setup/locations.py import it from
-    # here; its home is clinic.notify.phone)
+    # shim: removed at merge (scheduling/status.py imports it from here until the
+    # scheduling branch imports its home, clinic.notify.phone)
     "normalise_phone",
     "normalise_email",
     "parse_date",

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..models import Patient
+from .validation import PatientNotFound
 
 SEARCH_LIMIT = 50
 
@@ -78,5 +79,9 @@ def search_patients(
     return list(session.scalars(statement))
 
 
-def get_patient(session: Session, *, patient_id: int) -> Patient | None:
-    return session.get(Patient, patient_id)
+def get_patient(session: Session, *, patient_id: int) -> Patient:
+    """The patient with this id; :class:`PatientNotFound` (a 404) when there is none."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise PatientNotFound(f"There is no patient with id {patient_id}.")
+    return patient

@@ -2,8 +2,7 @@
 secure cookies, security headers and log redaction (``web``, installed by :func:`init_app`).
 
 The rules themselves are plain Python elsewhere: passwords, login throttling and login
-sessions in ``clinic.accounts``, the audit trail in ``clinic.audit``. ``passwords``,
-``sessions``, ``throttle`` and ``audit_trail`` here only re-export them until callers move.
+sessions in ``clinic.accounts``, the audit trail in ``clinic.audit``.
 """
 
 from __future__ import annotations

@@ -35,7 +35,6 @@ from .treatments import (
     save_protocol,
     save_treatment_type,
 )
-from .users import create_user_account, reset_password, update_user_account
 
 __all__ = [
     "WEEKDAYS",
@@ -50,14 +49,12 @@ __all__ = [
     "add_closure",
     "add_shift_template",
     "add_time_off",
-    "create_user_account",
     "parse_certification_kinds",
     "remove_certification",
     "remove_chair_block",
     "remove_closure",
     "remove_shift_template",
     "remove_time_off",
-    "reset_password",
     "save_certification",
     "save_chair",
     "save_location",
@@ -66,5 +63,4 @@ __all__ = [
     "save_treatment_type",
     "set_opening_hours",
     "staff_timezone",
-    "update_user_account",
 ]

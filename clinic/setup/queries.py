@@ -1,17 +1,19 @@
-"""What the admin pages read: lists and single records with what they show, in bulk."""
+"""What the admin pages read: lists and single records with what they show, in bulk.
+
+The single look-ups (``get_chair``, ...) raise :class:`SetupNotFound` for an id that names
+nothing, which the web layer answers with a 404 page."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-# shim: removed at merge (users are read in clinic.accounts.queries)
-from ..accounts.queries import all_users  # noqa: F401
 from ..models import (
     CERTIFICATION_WARNING_DAYS,
     Certification,
@@ -26,6 +28,37 @@ from ..models import (
     TreatmentType,
     User,
 )
+from .common import SetupNotFound
+
+T = TypeVar("T")
+
+
+def _get(session: Session, model: type[T], row_id: int, what: str) -> T:
+    row = session.get(model, row_id)
+    if row is None:
+        raise SetupNotFound(f"There is no {what} with id {row_id}.")
+    return row
+
+
+def active_locations(session: Session) -> list[Location]:
+    """Active locations by name (the home page lists each with its local day)."""
+    return list(session.scalars(sa.select(Location).where(Location.active).order_by(Location.name)))
+
+
+def get_chair(session: Session, *, chair_id: int) -> Chair:
+    return _get(session, Chair, chair_id, "chair")
+
+
+def get_certification(session: Session, *, certification_id: int) -> Certification:
+    return _get(session, Certification, certification_id, "certification")
+
+
+def get_treatment_type(session: Session, *, treatment_type_id: int) -> TreatmentType:
+    return _get(session, TreatmentType, treatment_type_id, "treatment type")
+
+
+def get_protocol(session: Session, *, protocol_id: int) -> Protocol:
+    return _get(session, Protocol, protocol_id, "protocol")
 
 
 def display_timezone(session: Session) -> ZoneInfo:

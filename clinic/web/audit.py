@@ -15,19 +15,20 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
-from ..audit import record_event
-from ..extensions import db
-from ..permissions import Permission
-from ..security.audit_trail import (
+from ..audit import record_audit_export
+from ..audit.trail import (
     CSV_HEADER,
     AuditQuery,
     csv_row,
     day_range,
-    display_timezone,
     iter_audit,
     known_usernames,
     search_audit,
 )
+from ..clock import now
+from ..extensions import db
+from ..permissions import Permission
+from ..setup.queries import display_timezone
 from .access import current_actor, require
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -113,16 +114,7 @@ def export() -> Response | tuple[str, int]:
         return render_template(
             "audit/index.html", form=form, page=None, tz=tz, usernames=usernames
         ), 400
-    # An export is itself a disclosure worth knowing about.
-    record_event(
-        db.session(),
-        current_actor(),
-        action="audit.export",
-        entity_type="audit_event",
-        patient_id=query.patient_id,
-        summary=query.describe(),
-    )
-    db.session.commit()
+    record_audit_export(db.session(), actor=current_actor(), query=query, now=now())
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()

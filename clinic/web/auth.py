@@ -1,6 +1,6 @@
 """Login and logout.
 
-A login opens a server-side LoginSession (``clinic.security``) and starts a fresh Flask
+A login opens a server-side LoginSession (``clinic.accounts.sessions``) and starts a fresh Flask
 session that carries its id; logout ends the row, so a copy of the cookie stops working.
 Attempts are throttled per account in the database and audited.
 """
@@ -27,11 +27,11 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from ..accounts.login import ThrottlePolicy, authenticate
+from ..accounts.sessions import log_out
 from ..clock import now
 from ..extensions import db, login_manager
 from ..models import User
-from ..security.sessions import log_out
-from ..security.throttle import ThrottlePolicy, authenticate
 from ..security.web import SESSION_KEY
 from ..security.web import load_user as load_session_user
 from .access import current_actor

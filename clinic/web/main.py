@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, jsonify, render_template
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from ..clock import now
+from ..database import database_reachable
 from ..extensions import db
-from ..models import Location
+from ..setup.queries import active_locations
 
 bp = Blueprint("main", __name__)
 
@@ -17,9 +17,7 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @login_required
 def home() -> str:
-    locations = db.session.scalars(
-        sa.select(Location).where(Location.active).order_by(Location.name)
-    ).all()
+    locations = active_locations(db.session())
     current = now()
     return render_template(
         "home.html",
@@ -29,9 +27,6 @@ def home() -> str:
 
 @bp.route("/healthz")
 def healthz() -> tuple[Response, int]:
-    try:
-        db.session.execute(sa.text("SELECT 1"))
-    except sa.exc.SQLAlchemyError:
-        # Nothing to undo: the request's session is discarded when the request ends.
+    if not database_reachable(db.session()):
         return jsonify(status="unavailable", database="unreachable"), 503
     return jsonify(status="ok", database="ok"), 200

@@ -16,13 +16,9 @@ from wtforms.validators import Optional, ValidationError
 from ..clock import now
 from ..extensions import db
 from ..models import Channel, NotificationKind, NotificationStatus
-from ..notify.manage import (
-    NotificationFilter,
-    display_timezone,
-    list_notifications,
-    retry_notification,
-)
+from ..notify.manage import NotificationFilter, list_notifications, retry_notification
 from ..permissions import Permission
+from ..setup.queries import display_timezone
 from .access import current_actor, require
 from .answers import refusals_return_to
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..clock import now
 from ..extensions import db
-from ..models import Patient
 from ..patients import (
     create_patient,
+    get_patient,
     load_patient_record,
     patient_input_from,
     search_patients,
@@ -110,9 +110,7 @@ def detail(patient_id: int) -> str:
 @bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
 @require(Permission.EDIT_PATIENTS)
 def edit(patient_id: int) -> ResponseReturnValue:
-    patient = db.session.get(Patient, patient_id)
-    if patient is None:
-        abort(404)
+    patient = get_patient(db.session(), patient_id=patient_id)
     form = PatientForm()
 
     def render() -> str:

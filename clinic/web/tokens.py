@@ -8,19 +8,13 @@ from werkzeug.wrappers import Response
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ..api.tokens import (
-    MAX_NAME_LENGTH,
-    TokenError,
-    active_usernames,
-    create_token,
-    list_tokens,
-    revoke_token,
-)
+from ..accounts.queries import active_usernames, list_tokens
+from ..accounts.tokens import MAX_NAME_LENGTH, create_token, revoke_token
 from ..clock import now
 from ..extensions import db
 from ..permissions import Permission
 from .access import current_actor, require
-from .answers import refusals_return_to
+from .answers import Refusal, attempt, refusals_return_to
 
 bp = Blueprint("tokens", __name__, url_prefix="/admin/api-tokens")
 refusals_return_to(bp, "tokens.index", next_arg=None)
@@ -71,20 +65,25 @@ def index() -> tuple[str, int]:
 def create() -> tuple[str, int]:
     form = create_form()
     if not form.validate_on_submit():
+        # The browser cannot send this form invalid (the user is a required choice among
+        # active users, the name has a maxlength): a failure is a forged, stale or CSRF-less
+        # post, which this page answers 400 like a CSRF failure anywhere.
         return token_page(form, status=400)
-    try:
-        new = create_token(
+    # Not a redirect on success (``submit``): the token is shown in this answer only. A
+    # refusal (the user was deactivated meanwhile) is flashed and answered with its own
+    # status, 422, by the one path.
+    new = attempt(
+        form,
+        lambda: create_token(
             db.session(),
             username=form.username.data or "",
             name=form.name.data or "",
             actor=current_actor(),
             now=now(),
-        )
-    except TokenError as error:
-        # This page's contract (tests/api/test_tokens.py) answers a refused user with 400,
-        # the same as a form that does not validate; the message goes by the user field.
-        form.username.errors = [*form.username.errors, str(error)]
-        return token_page(form, status=400)
+        ),
+    )
+    if isinstance(new, Refusal):
+        return token_page(form, status=new.status)
     # Shown in this response only (never flashed, so it is not kept in the session cookie).
     flash(f"Token {new.token.prefix}… created for {form.username.data}.", "success")
     return token_page(create_form(blank=True), new_token=new.plain)

@@ -10,7 +10,6 @@ from werkzeug.wrappers import Response
 from ... import setup
 from ...clock import now
 from ...extensions import db
-from ...models import Chair
 from ...permissions import Permission
 from ...setup import queries
 from ..access import current_actor, require
@@ -63,10 +62,7 @@ def chair(chair_id: int) -> ResponseReturnValue:
     form = ChairForm()
     if not form.is_submitted():
         return _chair_page(chair_id)
-    existing = db.session.get(Chair, chair_id)
-    if existing is None:
-        abort(404)
-    location_id = existing.location_id
+    location_id = queries.get_chair(db.session(), chair_id=chair_id).location_id
     return submit(
         form,
         lambda: setup.save_chair(

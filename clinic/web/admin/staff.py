@@ -13,7 +13,7 @@ from ... import setup
 from ...clock import now
 from ...errors import Invalid
 from ...extensions import db
-from ...models import CERTIFICATION_WARNING_DAYS, Certification, ShiftTemplate, Staff
+from ...models import CERTIFICATION_WARNING_DAYS, ShiftTemplate, Staff
 from ...permissions import Permission
 from ...setup import queries
 from ..access import current_actor, require
@@ -144,9 +144,7 @@ def add_certification(staff_id: int) -> ResponseReturnValue:
 @bp.route("/certifications/<int:certification_id>", methods=["GET", "POST"])
 @require(Permission.CONFIGURE)
 def certification(certification_id: int) -> ResponseReturnValue:
-    existing = db.session.get(Certification, certification_id)
-    if existing is None:
-        abort(404)
+    existing = queries.get_certification(db.session(), certification_id=certification_id)
     staff_id = existing.staff_id
     form = CertificationForm()
 

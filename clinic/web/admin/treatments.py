@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, url_for
+from flask import render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from ... import setup
 from ...extensions import db
-from ...models import Protocol, TreatmentType
 from ...permissions import Permission
 from ...setup import queries
 from ..access import current_actor, require
@@ -61,9 +60,7 @@ def treatment_types() -> ResponseReturnValue:
 @bp.route("/treatment-types/<int:treatment_type_id>", methods=["GET", "POST"])
 @require(Permission.CONFIGURE)
 def treatment_type(treatment_type_id: int) -> ResponseReturnValue:
-    existing = db.session.get(TreatmentType, treatment_type_id)
-    if existing is None:
-        abort(404)
+    existing = queries.get_treatment_type(db.session(), treatment_type_id=treatment_type_id)
     form = TreatmentTypeForm()
 
     def render() -> str:
@@ -124,9 +121,7 @@ def protocols() -> ResponseReturnValue:
 @bp.route("/protocols/<int:protocol_id>", methods=["GET", "POST"])
 @require(Permission.CONFIGURE)
 def protocol(protocol_id: int) -> ResponseReturnValue:
-    existing = db.session.get(Protocol, protocol_id)
-    if existing is None:
-        abort(404)
+    existing = queries.get_protocol(db.session(), protocol_id=protocol_id)
     form = _protocol_form(ProtocolForm())
 
     def render() -> str:

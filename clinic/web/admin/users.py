@@ -1,12 +1,16 @@
-"""User accounts: create, change role or link, reset a password."""
+"""User accounts: create, change role or link, reset a password (``clinic.accounts``).
+
+A refusal (``UserError``) is placed on the form by ``submit``; a user who is gone
+(``UserNotFound``) is a 404 page, from the app-wide handler."""
 
 from __future__ import annotations
 
-from flask import abort, render_template, url_for
+from flask import render_template, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
-from ... import setup
+from ... import accounts
+from ...accounts import queries as account_queries
 from ...clock import now
 from ...extensions import db
 from ...models import User
@@ -32,13 +36,6 @@ def _edit_form(account: User) -> EditUserForm:
     return form
 
 
-def _user_or_404(user_id: int) -> User:
-    account = db.session.get(User, user_id)
-    if account is None:
-        abort(404)
-    return account
-
-
 @bp.route("/users", methods=["GET", "POST"])
 @require(Permission.MANAGE_USERS)
 def users() -> ResponseReturnValue:
@@ -46,13 +43,15 @@ def users() -> ResponseReturnValue:
     form.staff_id.choices = _staff_options()
 
     def render() -> str:
-        return render_template("admin/users.html", users=queries.all_users(db.session()), form=form)
+        return render_template(
+            "admin/users.html", users=account_queries.all_users(db.session()), form=form
+        )
 
     if not form.is_submitted():
         return render()
     return submit(
         form,
-        lambda: setup.create_user_account(
+        lambda: accounts.create_user(
             db.session(),
             username=form.username.data or "",
             role=form.role.data or "",
@@ -69,7 +68,7 @@ def users() -> ResponseReturnValue:
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @require(Permission.MANAGE_USERS)
 def user(user_id: int) -> ResponseReturnValue:
-    account = _user_or_404(user_id)
+    account = account_queries.get_user(db.session(), user_id=user_id)
     form = EditUserForm()
     form.staff_id.choices = _staff_options()
     if not form.is_submitted():
@@ -87,7 +86,7 @@ def user(user_id: int) -> ResponseReturnValue:
         return render()
     return submit(
         form,
-        lambda: setup.update_user_account(
+        lambda: accounts.update_user(
             db.session(),
             user_id=user_id,
             role=form.role.data or "",
@@ -105,11 +104,11 @@ def user(user_id: int) -> ResponseReturnValue:
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 @require(Permission.MANAGE_USERS)
 def user_password(user_id: int) -> ResponseReturnValue:
-    account = _user_or_404(user_id)
+    account = account_queries.get_user(db.session(), user_id=user_id)
     form = PasswordForm()
     return submit(
         form,
-        lambda: setup.reset_password(
+        lambda: accounts.change_password(
             db.session(),
             user_id=user_id,
             password=form.password.data or "",

@@ -31,10 +31,9 @@ def scheduling_settings() -> SchedulingSettings:
 
 def patient_or_404(raw_id: object) -> Any:
     patient_id = parse_int(raw_id)
-    patient = get_patient(db.session(), patient_id=patient_id) if patient_id else None
-    if patient is None:
+    if not patient_id:
         abort(404)
-    return patient
+    return get_patient(db.session(), patient_id=patient_id)
 
 
 def quiet_slots(search: Callable[[], list[Slot]]) -> list[Slot]:
