@@ -6,7 +6,7 @@
 - ``queries``: the search and single lookups.
 """
 
-from ..notify.phone import DEFAULT_PHONE_REGION, normalise_phone
+from ..notify.phone import DEFAULT_PHONE_REGION
 from .queries import SEARCH_LIMIT, get_patient, mrn_taken, search_patients
 from .service import (
     PatientRecord,
@@ -48,9 +48,6 @@ __all__ = [
     "get_patient",
     "load_patient_record",
     "mrn_taken",
-    # shim: removed at merge (scheduling/status.py imports it from here until the
-    # scheduling branch imports its home, clinic.notify.phone)
-    "normalise_phone",
     "normalise_email",
     "parse_date",
     "patient_input_from",
