@@ -171,6 +171,7 @@ def test_the_dispatch_job_writes_eml_files_to_the_outbox(app, tmp_path):
 
     with app.app_context():
         book(db.session, sms_opt_in=False, days=30)
+        # Real time: this app's clock is the system one, which the job reads.
         db.session.execute(sa.update(Notification).values(due_at=dt.datetime.now(dt.UTC)))
         db.session.commit()
     jobs.dispatch_notifications(app)
