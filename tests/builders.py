@@ -424,8 +424,8 @@ def build_world(
     staff on shift all those hours from two days before ``today`` to 40 days after, both
     shipped treatments but only the IV protocol, and patients not REMS-enrolled; commits.
 
-    ``today`` is the local date of ``NOW`` unless a test that goes through views reading the
-    real clock passes the real one.
+    ``today`` is the local date of ``NOW``; tests that go through the views or the API run
+    with the app clock fixed at ``NOW`` (the ``clock`` fixture), so the two agree.
     """
     location = make_location(
         session,

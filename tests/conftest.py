@@ -1,5 +1,6 @@
 """Shared fixtures: ``app``, ``client``, ``runner``, ``session``, ``clock``, ``login`` and the
-database. Worlds are built with ``tests.builders``.
+database. Worlds are built with ``tests.builders``; the app's configuration and test client
+live in ``tests.testapp``. Nothing is imported from here.
 
 Every test that uses ``app`` runs once on SQLite and, when CLINIC_TEST_DATABASE_URL is set,
 once more on PostgreSQL. Each test gets a fresh database: on SQLite a copy of a migrated
@@ -10,7 +11,6 @@ failure, not a skip.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import uuid
@@ -22,41 +22,16 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from itsdangerous import URLSafeTimedSerializer
 
 from clinic import create_app
 from clinic.clock import FixedClock, set_clock
 from clinic.extensions import db
-from clinic.models import Base, User
-
-# Re-exported for the tests that still import them from here (phase 2: from tests.builders).
+from clinic.models import User
 from tests.builders import NOW, TEST_PASSWORD, make_user
-
-__all__ = ["NOW", "TEST_PASSWORD", "make_user"]
+from tests.testapp import ClinicClient, base_config, migrate_to_head, truncate_all
 
 PG_URL = os.environ.get("CLINIC_TEST_DATABASE_URL", "")
 REQUIRE_POSTGRES = os.environ.get("CLINIC_REQUIRE_POSTGRES") == "1"
-
-
-def base_config(database_url: str, instance_path: Path) -> dict[str, Any]:
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "testing-secret-not-for-production",
-        "DATABASE_URL": database_url,
-        "INSTANCE_PATH": str(instance_path),
-        "MAIL": {"backend": "file"},
-        "SMS": {"backend": "file"},
-        "OUTBOX_DIR": str(instance_path / "outbox"),
-    }
-
-
-def migrate_to_head(database_url: str, instance_path: Path) -> None:
-    from flask_migrate import upgrade
-
-    app = create_app(base_config(database_url, instance_path))
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -135,14 +110,6 @@ def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     admin.dispose()
 
 
-def truncate_all(url: str) -> None:
-    engine = sa.create_engine(url)
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    engine.dispose()
-
-
 # --- The app ------------------------------------------------------------------------------
 
 
@@ -183,33 +150,24 @@ def clock(app: Flask) -> FixedClock:
 
 
 @pytest.fixture
+def fixed_clock_if_app(request: pytest.FixtureRequest) -> FixedClock | None:
+    """The ``clock`` fixture for a test that uses the app, nothing for one that does not.
+
+    The web, API and security folders make this autouse, so every request there runs at
+    ``NOW`` while their pure tests (no app) are not given an app and a database for nothing.
+    """
+    if "app" not in request.fixturenames:
+        return None
+    clock: FixedClock = request.getfixturevalue("clock")
+    return clock
+
+
+@pytest.fixture
 def session(app: Flask) -> Iterator[Any]:
     """The Flask-SQLAlchemy session inside an app context."""
     with app.app_context():
         yield db.session
         db.session.rollback()
-
-
-class ClinicClient(FlaskClient):
-    """A test client that adds a valid CSRF token to form posts unless ``csrf=False``."""
-
-    def csrf_token(self) -> str:
-        with self.session_transaction() as flask_session:
-            if "csrf_token" not in flask_session:
-                flask_session["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()
-            raw_token = flask_session["csrf_token"]
-        serializer = URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token")
-        return serializer.dumps(raw_token)
-
-    def post(self, *args: Any, csrf: bool = True, **kwargs: Any) -> Any:
-        if csrf and "json" not in kwargs:
-            data = kwargs.get("data")
-            if data is None:
-                data = {}
-            if isinstance(data, dict):
-                data = {"csrf_token": self.csrf_token(), **data}
-                kwargs["data"] = data
-        return super().post(*args, **kwargs)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from clinic import create_app
 from clinic.demo import DEMO_USERS
 from clinic.extensions import db
 from clinic.models import Appointment, Chair, Patient, Staff, User
-from tests.conftest import base_config
+from tests.testapp import base_config
 
 
 def counts(app) -> dict[str, int]:
@@ -56,6 +56,8 @@ def test_seed_demo_has_a_certification_expiring_within_30_days(app, runner):
     from clinic.models import Certification
 
     runner.invoke(args=["seed-demo"])
+    # Real time: the seed-demo command seeds around the real today (it does not pass the
+    # app clock's ``now`` to seed_demo yet).
     today = dt.datetime.now(dt.UTC).date()
     with app.app_context():
         soon = db.session.scalars(

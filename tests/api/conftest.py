@@ -1,14 +1,15 @@
 """Fixtures for the API tests: users with tokens, a client that speaks to ``/api/v1``, the
 demo clinic to read and book in, and a session happening "today" for the status changes.
 
-The API reads the real clock, so worlds are built relative to it: the demo clinic is seeded
-around the real today, and the "today" session sits in a time zone where it is midday now,
-so the test has hours of slack before the local day ends.
+Every test here that uses the app runs at ``NOW`` (the API reads the app clock): the demo
+clinic is seeded around ``NOW``, tokens are made at ``NOW``, and the "today" session sits at
+a location on UTC, where ``NOW`` is noon, with hours of slack either side of the local day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from werkzeug.test import TestResponse
 
 from clinic.accounts.tokens import create_token
 from clinic.audit import SYSTEM
+from clinic.clock import FixedClock
 from clinic.demo import DEMO_LOCATION, seed_demo
 from clinic.extensions import db
 from clinic.models import (
@@ -34,9 +36,16 @@ from clinic.models import (
     TreatmentType,
     User,
 )
-from tests.conftest import make_user
+from tests.builders import NOW, make_user
 
 PREFIX = "/api/v1"
+# Distinct names and MRNs for the "today" sessions (the clock no longer moves between them).
+_today_serial = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(fixed_clock_if_app: FixedClock | None) -> FixedClock | None:
+    return fixed_clock_if_app
 
 
 class ApiClient:
@@ -81,9 +90,7 @@ def token_for(app: Flask) -> Callable[..., dict[str, str]]:
         with app.app_context():
             if db.session.scalar(sa.select(User.id).where(User.username == username)) is None:
                 make_user(db.session, username, role)
-            new = create_token(
-                db.session, username=username, actor=SYSTEM, now=dt.datetime.now(dt.UTC)
-            )
+            new = create_token(db.session, username=username, actor=SYSTEM, now=NOW)
             return {"Authorization": f"Bearer {new.plain}"}
 
     return make
@@ -103,14 +110,14 @@ def api_as(
 
 @pytest.fixture
 def demo(app: Flask) -> dict[str, Any]:
-    """The demo clinic, seeded around the real today."""
+    """The demo clinic, seeded around ``NOW``."""
     with app.app_context():
-        seed_demo(db.session)
+        seed_demo(db.session, now=NOW)
         location = db.session.scalar(sa.select(Location).where(Location.name == DEMO_LOCATION))
         assert location is not None
         return {
             "location_id": location.id,
-            "today": location.local_today(dt.datetime.now(dt.UTC)),
+            "today": location.local_today(NOW),
         }
 
 
@@ -121,15 +128,6 @@ def audit_events(app: Flask, action: str) -> list[AuditEvent]:
         ).all()
         db.session.expunge_all()
         return list(rows)
-
-
-def midday_timezone(now: dt.datetime) -> str:
-    """A fixed-offset zone in which it is about noon at ``now`` (UTC)."""
-    offset = max(-12, min(14, 12 - now.astimezone(dt.UTC).hour))
-    if offset == 0:
-        return "UTC"
-    # The Etc zones' signs are POSIX-style: Etc/GMT-3 is three hours ahead of UTC.
-    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
 @dataclass(frozen=True)
@@ -143,19 +141,18 @@ class TodaySession:
 @pytest.fixture
 def today_session(app: Flask) -> Callable[..., TodaySession]:
     """``today_session(minutes=-10)``: a booked IV session starting that many minutes from
-    now, at a location where it is midday. Built directly: booking rules are not under test."""
+    ``NOW``, at a location on UTC, where it is noon. Built directly: booking rules are not
+    under test."""
 
     def make(minutes: int = -10, needs_escort: bool = True) -> TodaySession:
-        now = dt.datetime.now(dt.UTC)
+        n = next(_today_serial)
         with app.app_context():
             session = db.session
-            location = Location(
-                name=f"Midday clinic {now.timestamp()}", timezone=midday_timezone(now)
-            )
+            location = Location(name=f"Midday clinic {n}", timezone="UTC")
             chair = Chair(location=location, label="IV 1", capabilities=["iv"])
             nurse = Staff(name="Maria Kim", role=StaffRole.NURSE)
             treatment = TreatmentType(
-                name=f"IV infusion {now.timestamp()}",
+                name=f"IV infusion {n}",
                 route="iv",
                 prep_minutes=15,
                 treatment_minutes=45,
@@ -165,13 +162,13 @@ def today_session(app: Flask) -> Callable[..., TodaySession]:
                 needs_escort=needs_escort,
             )
             patient = Patient(
-                mrn=f"T{int(now.timestamp() * 1000) % 10**10}",
+                mrn=f"T{n:05d}",
                 given_name="Olivia",
                 family_name="Garcia",
                 date_of_birth=dt.date(1980, 1, 2),
                 email="olivia@example.com",
             )
-            starts_at = (now + dt.timedelta(minutes=minutes)).replace(microsecond=0)
+            starts_at = NOW + dt.timedelta(minutes=minutes)
             treatment_ends_at, ends_at, busy_until = treatment.windows(starts_at)
             appointment = Appointment(
                 patient=patient,

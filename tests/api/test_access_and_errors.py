@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ from clinic.audit import SYSTEM
 from clinic.extensions import db
 from clinic.models import ApiToken, User
 from tests.api.conftest import ApiClient, problem
+from tests.builders import NOW
 
 PATIENT = {
     "mrn": "API-0001",
@@ -47,7 +47,7 @@ def test_a_revoked_token_is_refused(app: Flask, client: FlaskClient, token_for: 
     assert client.get("/api/v1/locations", headers=headers).status_code == 200
     with app.app_context():
         token_id = db.session.scalar(sa.select(ApiToken.id))
-        revoke_token(db.session, token_id=token_id, actor=SYSTEM, now=dt.datetime.now(dt.UTC))
+        revoke_token(db.session, token_id=token_id, actor=SYSTEM, now=NOW)
     body = problem(client.get("/api/v1/locations", headers=headers), 401)
     assert "revoked" in body["detail"]
 

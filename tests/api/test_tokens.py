@@ -3,7 +3,6 @@ admin page; only a live token of an active user authenticates."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -25,9 +24,7 @@ from clinic.audit import SYSTEM, Actor
 from clinic.extensions import db
 from clinic.models import ApiToken, User
 from tests.api.conftest import audit_events
-from tests.conftest import make_user
-
-NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
+from tests.builders import NOW, make_user
 
 
 def test_a_new_token_is_shown_once_and_only_its_hash_is_stored(session: Any) -> None:

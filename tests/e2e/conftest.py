@@ -1,6 +1,8 @@
 """A real server and a real Chromium for the browser tests.
 
-The app runs under werkzeug in a thread on a free port, on a migrated SQLite file of its own.
+The app runs under werkzeug in a thread on a free port, on a migrated SQLite file of its own,
+with its clock fixed at ``NOW`` (``live_server.clock``). The browser keeps real time, and so
+does Flask when it dates a cookie's expiry, so no cookie looks expired to the browser.
 Without Playwright or Chromium the tests skip with the reason, unless CLINIC_REQUIRE_BROWSER=1
 (CI), which turns the skip into a failure.
 """
@@ -18,7 +20,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.conftest import base_config, migrate_to_head
+from clinic.clock import FixedClock, set_clock
+from tests.builders import NOW
+from tests.testapp import base_config, migrate_to_head
 
 CHROMIUM = os.environ.get("CLINIC_CHROMIUM", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("CLINIC_REQUIRE_BROWSER") == "1"
@@ -62,6 +66,7 @@ def browser() -> Iterator[Any]:
 class LiveServer:
     app: Flask
     url: str
+    clock: FixedClock
 
 
 @pytest.fixture
@@ -76,11 +81,13 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     config = base_config(database_url, tmp_path)
     config["TESTING"] = False  # behave as deployed: real CSRF, real sessions
     app = create_app(config)
+    clock = FixedClock(NOW)
+    set_clock(app, clock)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}")
+        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}", clock=clock)
     finally:
         server.shutdown()
         thread.join(timeout=10)

@@ -4,32 +4,16 @@ discharges the patient with their escort. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from clinic.extensions import db
-from tests.conftest import TEST_PASSWORD, make_user
+from tests.builders import TEST_PASSWORD, TODAY, add_session, build_world, make_user
 from tests.e2e.conftest import ARTIFACTS, LiveServer
-from tests.web.world import build_world
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def midday_zone(now: dt.datetime) -> str:
-    """A fixed-offset zone where it is late morning now, so today still has open hours
-    whenever the test runs. (Etc/GMT signs are inverted: Etc/GMT-3 is UTC+3.)"""
-    offset = 10 - now.hour
-    if offset > 14:
-        offset -= 24
-    if offset < -12:
-        offset += 24
-    if offset == 0:
-        return "Etc/GMT"
-    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
 def log_in(page: Any, server: LiveServer, username: str) -> None:
@@ -45,11 +29,8 @@ def flash(page: Any) -> str:
 
 
 def test_front_desk_books_a_series_and_the_nurse_discharges(live_server: LiveServer, page: Any):
-    now = dt.datetime.now(dt.UTC)
-    zone = midday_zone(now)
-    today = now.astimezone(ZoneInfo(zone)).date()
     with live_server.app.app_context():
-        build_world(db.session, today=today, timezone=zone, chairs=4, nurses=2, patients=2)
+        build_world(db.session, chairs=4, nurses=2, patients=2)
         make_user(db.session, "rita", "receptionist")
         make_user(db.session, "nina", "nurse")
 
@@ -71,7 +52,7 @@ def test_front_desk_books_a_series_and_the_nurse_discharges(live_server: LiveSer
     # --- the series wizard: protocol, first date today, preview, confirm ----------------
     protocol = page.locator("#protocol_id option", has_text="IV ketamine induction")
     page.get_by_label("Protocol", exact=True).select_option(protocol.get_attribute("value"))
-    page.get_by_label("First date").fill(today.isoformat())
+    page.get_by_label("First date").fill(TODAY.isoformat())
     page.get_by_role("button", name="Show the preview").click()
     preview = page.locator(".preview")
     preview.wait_for()
@@ -145,15 +126,10 @@ def test_front_desk_books_a_series_and_the_nurse_discharges(live_server: LiveSer
 
 
 def test_keyboard_reaches_the_board_blocks_with_a_visible_focus(live_server: LiveServer, page: Any):
-    now = dt.datetime.now(dt.UTC)
-    zone = midday_zone(now)
-    today = now.astimezone(ZoneInfo(zone)).date()
     with live_server.app.app_context():
-        world = build_world(db.session, today=today, timezone=zone, patients=1)
-        from tests.web.world import add_session
-
+        world = build_world(db.session, patients=1)
         add_session(
-            db.session, world, patient=world.patients[0], starts_at=world.at(today, "15:00")
+            db.session, world, patient=world.patients[0], starts_at=world.at(TODAY, "15:00")
         )
         make_user(db.session, "nina", "nurse")
     log_in(page, live_server, "nina")

@@ -165,13 +165,13 @@ def test_smtp_connections_are_reused_for_a_whole_run(session, smtp_sink, tmp_pat
     assert len(smtp_sink.collector.connections()) == connections
 
 
-def test_the_dispatch_job_writes_eml_files_to_the_outbox(app, tmp_path):
+def test_the_dispatch_job_writes_eml_files_to_the_outbox(app, clock, tmp_path):
     from clinic import jobs
     from clinic.extensions import db
 
     with app.app_context():
         book(db.session, sms_opt_in=False, days=30)
-        db.session.execute(sa.update(Notification).values(due_at=dt.datetime.now(dt.UTC)))
+        db.session.execute(sa.update(Notification).values(due_at=NOW))  # the job reads NOW
         db.session.commit()
     jobs.dispatch_notifications(app)
     (eml,) = (tmp_path / "outbox" / "mail").glob("*.eml")

@@ -21,8 +21,8 @@ from flask import Flask
 from clinic import create_app, jobs
 from clinic.extensions import db, scheduler
 from clinic.models import Notification, NotificationStatus
-from tests.conftest import base_config
 from tests.notify.test_dispatcher import book
+from tests.testapp import base_config
 
 
 @pytest.fixture
@@ -59,7 +59,8 @@ def test_a_missed_run_is_logged(app, fresh_scheduler, caplog):
     app.config["DISPATCH_INTERVAL_SECONDS"] = 3600
     jobs.register_jobs(app, fresh_scheduler)
     fresh_scheduler.start(paused=True)
-    # As if the process had been suspended through the run that was due 30 seconds ago.
+    # As if the process had been suspended through the run that was due 30 seconds ago
+    # (real time: APScheduler fires and judges misfires by the system clock).
     fresh_scheduler.modify_job(
         "dispatch-notifications", next_run_time=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
     )
@@ -110,6 +111,7 @@ def worker_env(app: Flask, tmp_path: Path) -> dict[str, str]:
 def test_worker_command_dispatches_and_stops_cleanly_on_sigterm(app, tmp_path):
     with app.app_context():
         book(db.session, 3, sms_opt_in=False, days=30)
+        # Real time: the worker is a process of its own, on the system clock.
         db.session.execute(sa.update(Notification).values(due_at=dt.datetime.now(dt.UTC)))
         db.session.commit()
     clinic = os.path.join(os.path.dirname(sys.executable), "clinic")

@@ -19,11 +19,11 @@ from clinic.models import (
     Patient,
 )
 from clinic.notify.outbox import ReminderSettings, enqueue_booking
-from tests.notify.factories import Clinic, make_patient
+from tests.builders import NOW, MinimalClinic
+from tests.builders import make_contactable_patient as make_patient
 
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+# The feed and the messages page read the app clock: fix it at NOW.
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 @pytest.fixture
@@ -31,16 +31,16 @@ def patient_with_sessions(app):
     """A patient with a feed token, two upcoming sessions, one cancelled and one past."""
     with app.app_context():
         session = db.session
-        clinic = Clinic(session)
+        clinic = MinimalClinic(session)
         patient = make_patient(session, calendar_token="t" * 43)
-        soon = now() + dt.timedelta(days=2)
+        soon = NOW + dt.timedelta(days=2)
         upcoming = [clinic.appointment(patient, soon + dt.timedelta(days=d)) for d in (0, 3)]
         cancelled = clinic.appointment(
             patient, soon + dt.timedelta(days=1), status=AppointmentStatus.CANCELLED
         )
-        past = clinic.appointment(patient, now() - dt.timedelta(days=3))
+        past = clinic.appointment(patient, NOW - dt.timedelta(days=3))
         other = clinic.appointment(make_patient(session), soon)
-        enqueue_booking(session, upcoming, now=now(), settings=ReminderSettings())
+        enqueue_booking(session, upcoming, now=NOW, settings=ReminderSettings())
         session.commit()
         return {
             "patient_id": patient.id,
@@ -131,7 +131,7 @@ def test_messages_page_lists_and_filters(app, client, login, patient_with_sessio
     assert f"{total} matching messages" in html
     sms = client.get("/notifications/?channel=sms&kind=invite&status=pending")
     assert "2 matching messages" in sms.get_data(as_text=True)
-    today = now().date().isoformat()
+    today = NOW.date().isoformat()
     dated = client.get(f"/notifications/?date_from={today}&date_to={today}&kind=invite")
     assert "4 matching messages" in dated.get_data(as_text=True)
     nothing = client.get("/notifications/?status=failed")

@@ -21,8 +21,8 @@ from clinic import create_app
 from clinic.extensions import db
 from clinic.models import Notification, NotificationStatus
 from tests.builders import due_emails
-from tests.conftest import base_config, truncate_all
 from tests.notify.smtp_sink import SmtpSink
+from tests.testapp import base_config, truncate_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -89,6 +89,7 @@ def rows(app: Flask) -> list[Notification]:
 
 def test_four_workers_deliver_a_thousand_messages_exactly_once(pg_app, tmp_path):
     with pg_app.app_context():
+        # Real time: the workers are processes of their own, on the system clock.
         ids = due_emails(db.session, 1000, now=dt.datetime.now(dt.UTC))
     assert len(ids) == 1000
     with SmtpSink() as sink:
@@ -112,6 +113,7 @@ def test_four_workers_deliver_a_thousand_messages_exactly_once(pg_app, tmp_path)
 
 def test_a_worker_killed_mid_batch_loses_nothing(pg_app, tmp_path):
     with pg_app.app_context():
+        # Real time, as above: the worker processes read the system clock.
         due_emails(db.session, 200, now=dt.datetime.now(dt.UTC))
     settings = {"dispatch_batch_size": "50", "dispatch_claim_timeout_seconds": "3"}
     with SmtpSink() as sink:

@@ -34,7 +34,8 @@ from werkzeug.routing import Rule
 from clinic.demo import seed_demo
 from clinic.extensions import db
 from clinic.models import Base
-from tests.conftest import TEST_PASSWORD, ClinicClient, make_user
+from tests.builders import NOW, TEST_PASSWORD, make_user
+from tests.testapp import ClinicClient
 
 EXAMPLES_PER_FORM = int(os.environ.get("CLINIC_FUZZ_EXAMPLES", "12"))
 # Tables whose rows a request may add whatever the input: the trail of who did what.
@@ -485,7 +486,7 @@ def fuzz_form(app: Flask, client: ClinicClient, form: Form) -> None:
 @pytest.mark.slow
 def test_every_form_survives_random_and_malicious_input(app):
     with app.app_context():
-        seed_demo(db.session)
+        seed_demo(db.session, now=NOW)
         make_user(db.session, "fuzz-admin", "admin")
     ids = existing_ids(app)
     app.test_client_class = ClinicClient

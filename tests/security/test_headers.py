@@ -8,9 +8,7 @@ import sqlalchemy as sa
 from clinic.extensions import db
 from clinic.models import AuditEvent
 from clinic.security.web import CONTENT_SECURITY_POLICY
-from tests.conftest import TEST_PASSWORD
-
-from .helpers import add_user
+from tests.builders import TEST_PASSWORD, add_user
 
 
 def script_sources(policy: str) -> str:

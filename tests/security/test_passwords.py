@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 import sqlalchemy as sa
 
@@ -12,8 +10,7 @@ from clinic.accounts.passwords import COMMON_PASSWORDS_FILE, common_passwords, p
 from clinic.audit import SYSTEM
 from clinic.extensions import db
 from clinic.models import LoginSession, User
-
-from .helpers import add_user, login_sessions
+from tests.builders import NOW, add_user, login_sessions
 
 
 def test_the_shipped_list_holds_thousands_of_common_passwords():
@@ -83,7 +80,7 @@ def test_changing_a_password_ends_the_users_sessions(app, client, login):
             user_id=user.id,
             password="a brand new passphrase 31",
             actor=SYSTEM,
-            now=dt.datetime.now(dt.UTC),
+            now=NOW,
         )
     [row] = login_sessions(app)
     assert row.ended_at is not None
@@ -102,7 +99,7 @@ def test_change_password_refuses_a_weak_one_and_changes_nothing(app):
                 user_id=user_id,
                 password="Rita.Receptionist",
                 actor=SYSTEM,
-                now=dt.datetime.now(dt.UTC),
+                now=NOW,
             )
         db.session.rollback()
         assert db.session.get(User, user_id).password_hash == before

@@ -9,7 +9,6 @@ here.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +20,8 @@ from werkzeug.routing import Rule
 from clinic.extensions import db
 from clinic.models import Role
 from clinic.permissions import Permission, can
-from tests.conftest import TEST_PASSWORD, ClinicClient, make_user
+from tests.builders import NOW, TEST_PASSWORD, make_user
+from tests.testapp import ClinicClient
 
 # Anyone, logged in or not. Each entry is a decision; add to it only with a reason.
 PUBLIC = {
@@ -96,15 +96,13 @@ def make_visitors(app: Flask) -> list[Visitor]:
     # never on the visitors' own accounts.
     with app.app_context():
         make_user(db.session, "bystander", Role.NURSE)
-        create_token(db.session, username="bystander", actor=SYSTEM, now=dt.datetime.now(dt.UTC))
+        create_token(db.session, username="bystander", actor=SYSTEM, now=NOW)
     visitors = [Visitor("anonymous", app.test_client(), None, {})]
     for role in ROLES:
         username = f"walk-{role.value}"
         with app.app_context():
             make_user(db.session, username, role)
-            token = create_token(
-                db.session, username=username, actor=SYSTEM, now=dt.datetime.now(dt.UTC)
-            ).plain
+            token = create_token(db.session, username=username, actor=SYSTEM, now=NOW).plain
         client = app.test_client()
         response = client.post("/login", data={"username": username, "password": TEST_PASSWORD})
         assert response.status_code == 302

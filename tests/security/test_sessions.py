@@ -11,9 +11,14 @@ from clinic import create_app
 from clinic.accounts.sessions import TOUCH_INTERVAL
 from clinic.extensions import db
 from clinic.models import LoginSession, User
-from tests.conftest import TEST_PASSWORD
-
-from .helpers import add_user, audit_actions, flask_session, login_sessions
+from tests.builders import (
+    NOW,
+    TEST_PASSWORD,
+    add_user,
+    audit_actions,
+    flask_session,
+    login_sessions,
+)
 
 
 def shift_session_clock(app, *, created_by=None, last_seen_by=None) -> None:
@@ -85,7 +90,7 @@ def test_activity_within_the_idle_limit_keeps_the_session(app, client, login):
     shift_session_clock(app, last_seen_by=dt.timedelta(minutes=29))
     assert client.get("/").status_code == 200
     [row] = login_sessions(app)
-    assert dt.datetime.now(dt.UTC) - row.last_seen_at < dt.timedelta(minutes=1)
+    assert NOW - row.last_seen_at < dt.timedelta(minutes=1)
 
 
 def test_session_older_than_the_absolute_limit_is_logged_out_even_if_active(app, client, login):
@@ -94,7 +99,7 @@ def test_session_older_than_the_absolute_limit_is_logged_out_even_if_active(app,
     # Active a moment ago: only the absolute limit applies.
     with app.app_context():
         for row in db.session.scalars(sa.select(LoginSession)):
-            row.last_seen_at = dt.datetime.now(dt.UTC)
+            row.last_seen_at = NOW
         db.session.commit()
     response = client.get("/", follow_redirects=True)
     assert response.request.path == "/login"

@@ -9,11 +9,11 @@ import sqlalchemy as sa
 
 from clinic import create_app
 from clinic.accounts.login import ThrottlePolicy, locked_until
+from clinic.clock import FixedClock, set_clock
 from clinic.extensions import db
 from clinic.models import AuditEvent, LoginAttempt
-from tests.conftest import TEST_PASSWORD, ClinicClient, base_config
-
-from .helpers import add_user, audit_actions
+from tests.builders import NOW, TEST_PASSWORD, add_user, audit_actions, make_user
+from tests.testapp import ClinicClient, base_config
 
 WRONG = "not-the-password-at-all"
 
@@ -50,6 +50,8 @@ def test_the_lockout_holds_across_app_instances_sharing_the_database(database_ur
     """Two app instances (as two gunicorn workers or machines would be) on one database."""
     first = create_app(base_config(database_url, tmp_path / "one"))
     second = create_app(base_config(database_url, tmp_path / "two"))
+    for application in (first, second):  # both at NOW, as the fixture's app would be
+        set_clock(application, FixedClock(NOW))
     add_user(first, "rita", "receptionist")
     try:
         first.test_client_class = second.test_client_class = ClinicClient
@@ -140,7 +142,7 @@ def test_deactivated_account_cannot_log_in_even_with_its_password(app, client):
 
 @pytest.mark.parametrize("failures", [4, 5])
 def test_locked_until_counts_failures_in_the_window(session, failures):
-    now = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
+    now = NOW
     for minute in range(failures):
         session.add(LoginAttempt(username="rita", at=now - dt.timedelta(minutes=minute)))
     session.commit()
@@ -163,7 +165,7 @@ def test_old_login_records_can_be_pruned_while_recent_ones_stay(session):
     from clinic.accounts.sessions import prune_login_sessions
     from clinic.models import LoginSession
 
-    now = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
+    now = NOW
     old, recent = now - dt.timedelta(days=100), now - dt.timedelta(days=1)
     user_id = make_user_row(session)
     session.add_all(
@@ -184,15 +186,13 @@ def test_old_login_records_can_be_pruned_while_recent_ones_stay(session):
 
 
 def make_user_row(session) -> int:
-    from tests.conftest import make_user
-
     return make_user(session, "rita", "receptionist").id
 
 
 def test_the_daily_job_prunes_login_records_older_than_90_days(app, session):
     from clinic.jobs import prune_login_records
 
-    now = dt.datetime.now(dt.UTC)
+    now = NOW  # the job reads the app clock, fixed there
     session.add_all(
         [
             LoginAttempt(username="rita", at=now - dt.timedelta(days=91)),

@@ -25,7 +25,7 @@ from clinic.models import (
     TreatmentType,
     User,
 )
-from tests.web.world import add_session, build_world, count_rows, local_today
+from tests.builders import TODAY, World, add_session, build_world, count_rows
 
 STRONG = "violet-harbour-lantern-42"
 
@@ -38,7 +38,7 @@ def admin(client, login):
 @pytest.fixture
 def world(app):
     with app.app_context():
-        world = build_world(db.session, today=local_today())
+        world = build_world(db.session)
         return {
             "location": world.location.id,
             "chair": world.chairs[0].id,
@@ -68,7 +68,7 @@ def test_overview_lists_sections_and_expiring_certifications(app, client, admin,
         cert = db.session.scalars(
             sa.select(Certification).where(Certification.staff_id == world["nurse"])
         ).first()
-        cert.expires_on = local_today() + dt.timedelta(days=9)
+        cert.expires_on = TODAY + dt.timedelta(days=9)
         db.session.commit()
     html = client.get("/admin/").get_data(as_text=True)
     for text in ("Locations", "Staff", "Treatment types", "Protocols", "Users", "in 9 days"):
@@ -133,16 +133,13 @@ def test_opening_hours_replace_the_week_and_bad_times_change_nothing(app, client
 
 
 def test_closures_are_refused_over_booked_sessions(app, client, admin, world):
-    today = local_today()
-    free_day = today + dt.timedelta(days=20)
-    busy_day = today + dt.timedelta(days=21)
+    free_day = TODAY + dt.timedelta(days=20)
+    busy_day = TODAY + dt.timedelta(days=21)
     with app.app_context():
         from clinic.models import Patient
 
         location = db.session.get(Location, world["location"])
         patient = db.session.get(Patient, world["patient"])
-        from tests.web.world import World
-
         add_session(
             db.session,
             World(
@@ -192,7 +189,7 @@ def test_chairs_and_out_of_service_blocks(app, client, admin, world):
         chair = db.session.scalar(sa.select(Chair).where(Chair.label == "IV 9"))
         assert chair.capabilities == ["iv", "nasal"]
         chair_id = chair.id
-    tomorrow = (local_today() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
     block_url = f"/admin/chairs/{chair_id}/blocks"
     backwards = client.post(
         block_url,
@@ -261,13 +258,12 @@ def test_staff_certifications_shifts_and_time_off(app, client, admin, world):
         assert kinds == ["ACLS"]
 
     shifts = f"/admin/staff/{staff_id}/shifts"
-    today = local_today()
     shift = {
         "location_id": str(world["location"]),
-        "weekday": str(today.weekday()),
+        "weekday": str(TODAY.weekday()),
         "starts": "08:00",
         "ends": "16:00",
-        "effective_from": today.isoformat(),
+        "effective_from": TODAY.isoformat(),
     }
     assert client.post(shifts, data=shift).status_code == 302
     overlapping = client.post(shifts, data={**shift, "starts": "12:00", "ends": "18:00"})
@@ -280,7 +276,7 @@ def test_staff_certifications_shifts_and_time_off(app, client, admin, world):
         assert len(concrete) >= 20  # about six months of that weekday
 
     off = f"/admin/staff/{staff_id}/time-off"
-    day = (today + dt.timedelta(days=3)).isoformat()
+    day = (TODAY + dt.timedelta(days=3)).isoformat()
     assert (
         client.post(off, data={"start_date": day, "end_date": day, "reason": "Leave"}).status_code
         == 302
@@ -299,13 +295,12 @@ def test_staff_certifications_shifts_and_time_off(app, client, admin, world):
 
 
 def test_time_off_over_monitored_sessions_is_refused(app, client, admin, world):
-    today = local_today()
     with app.app_context():
         from clinic.models import Appointment
 
         iv = db.session.get(TreatmentType, world["iv"])
         location = db.session.get(Location, world["location"])
-        starts = dt.datetime.combine(today + dt.timedelta(days=5), dt.time(10), tzinfo=location.tz)
+        starts = dt.datetime.combine(TODAY + dt.timedelta(days=5), dt.time(10), tzinfo=location.tz)
         a, b, c = iv.windows(starts)
         db.session.add(
             Appointment(
@@ -321,7 +316,7 @@ def test_time_off_over_monitored_sessions_is_refused(app, client, admin, world):
             )
         )
         db.session.commit()
-    day = (today + dt.timedelta(days=5)).isoformat()
+    day = (TODAY + dt.timedelta(days=5)).isoformat()
     refused = client.post(
         f"/admin/staff/{world['nurse']}/time-off", data={"start_date": day, "end_date": day}
     )

@@ -15,7 +15,7 @@ from clinic.models import Closure, Location
 from clinic.scheduling.plans import next_weekday
 from clinic.web.admin.forms import ProtocolForm, WindowForm
 from clinic.web.forms import RescheduleForm
-from tests.web.world import build_world
+from tests.builders import build_world
 
 FRIDAY_NOON = dt.datetime(2031, 5, 16, 16, 0, tzinfo=dt.UTC)
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from clinic.extensions import db
 from clinic.models import Patient
-from tests.conftest import TEST_PASSWORD, make_user
+from tests.builders import TEST_PASSWORD, make_user
 
 
 def test_healthz_answers_ok_when_the_database_is_reachable(client):
@@ -18,7 +18,7 @@ def test_healthz_answers_ok_when_the_database_is_reachable(client):
 
 def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
     from clinic import create_app
-    from tests.conftest import base_config
+    from tests.testapp import base_config
 
     # A directory cannot be opened as an SQLite database.
     unreachable = create_app(base_config(f"sqlite:///{tmp_path}", tmp_path))

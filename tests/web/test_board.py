@@ -15,10 +15,9 @@ from clinic.extensions import db
 from clinic.models import AppointmentStatus, Certification, ChairBlock, Closure, TimeOff
 from clinic.scheduling.board import load_day_board, load_week_board
 from clinic.web.timeline import Axis, grid_css
-from tests.web.world import add_session, build_world, fill_day, local_today
+from tests.builders import NOW, TODAY, add_session, build_world, fill_day
 
-NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)  # Monday 10:00 in New York
-DAY = dt.date(2026, 3, 2)
+TEN_AM = NOW + dt.timedelta(hours=3)  # Monday 10:00 in New York, the clinic's morning
 
 
 @contextlib.contextmanager
@@ -37,24 +36,24 @@ def counting_queries(engine: sa.Engine) -> Iterator[list[str]]:
 
 
 def test_the_day_board_runs_the_same_few_queries_for_3_or_40_sessions(app, session):
-    world = build_world(session, today=DAY, chairs=7, patients=4)
-    fill_day(session, world, DAY, 3)
-    fill_day(session, world, DAY + dt.timedelta(days=1), 40)
-    session.add(Closure(location_id=world.location.id, date=DAY + dt.timedelta(days=1)))
+    world = build_world(session, chairs=7, patients=4)
+    fill_day(session, world, TODAY, 3)
+    fill_day(session, world, TODAY + dt.timedelta(days=1), 40)
+    session.add(Closure(location_id=world.location.id, date=TODAY + dt.timedelta(days=1)))
     session.add(
         TimeOff(
             staff_id=world.nurses[1].id,
-            starts_at=world.at(DAY, "12:00"),
-            ends_at=world.at(DAY, "13:00"),
+            starts_at=world.at(TODAY, "12:00"),
+            ends_at=world.at(TODAY, "13:00"),
         )
     )
     session.commit()
     location_id = world.location.id
     counts = {}
-    for day, expected in ((DAY, 3), (DAY + dt.timedelta(days=1), 40)):
+    for day, expected in ((TODAY, 3), (TODAY + dt.timedelta(days=1), 40)):
         session.expunge_all()
         with counting_queries(db.engine) as statements:
-            board = load_day_board(session, location_id=location_id, day=day, now=NOW)
+            board = load_day_board(session, location_id=location_id, day=day, now=TEN_AM)
         assert len(board.sessions) == expected
         counts[expected] = len(statements)
     print("board queries", counts)
@@ -63,15 +62,14 @@ def test_the_day_board_runs_the_same_few_queries_for_3_or_40_sessions(app, sessi
 
 
 def test_the_board_page_query_count_does_not_grow_with_sessions(app, client, login):
-    today = local_today()
     with app.app_context():
-        world = build_world(db.session, today=today, chairs=7)
-        fill_day(db.session, world, today, 3)
-        fill_day(db.session, world, today + dt.timedelta(days=1), 40)
+        world = build_world(db.session, chairs=7)
+        fill_day(db.session, world, TODAY, 3)
+        fill_day(db.session, world, TODAY + dt.timedelta(days=1), 40)
         location_id = world.location.id
     login("receptionist")
     counts = []
-    for day in (today, today + dt.timedelta(days=1)):
+    for day in (TODAY, TODAY + dt.timedelta(days=1)):
         url = f"/board/?location={location_id}&date={day.isoformat()}"
         client.get(url)  # warm up: the first request of a login touches its session row
         with app.app_context(), counting_queries(db.engine) as statements:
@@ -82,32 +80,32 @@ def test_the_board_page_query_count_does_not_grow_with_sessions(app, client, log
 
 
 def test_week_board_queries_stay_constant_too(app, session):
-    world = build_world(session, today=DAY, chairs=7)
+    world = build_world(session, chairs=7)
     location_id = world.location.id
-    fill_day(session, world, DAY, 3)
-    next_week = DAY + dt.timedelta(days=7)
+    fill_day(session, world, TODAY, 3)
+    next_week = TODAY + dt.timedelta(days=7)
     for offset in range(4):
         fill_day(session, world, next_week + dt.timedelta(days=offset), 30)
     session.expunge_all()
     with counting_queries(db.engine) as few:
-        quiet = load_week_board(session, location_id=location_id, first_day=DAY, now=NOW)
+        quiet = load_week_board(session, location_id=location_id, first_day=TODAY, now=TEN_AM)
     session.expunge_all()
     with counting_queries(db.engine) as many:
-        busy = load_week_board(session, location_id=location_id, first_day=next_week, now=NOW)
+        busy = load_week_board(session, location_id=location_id, first_day=next_week, now=TEN_AM)
     assert sum(len(d.sessions) for d in quiet.days) == 3
     assert sum(len(d.sessions) for d in busy.days) == 120
     assert len(few) == len(many) <= 6
 
 
 def test_board_shows_lanes_phases_status_staff_and_flags(app, session):
-    world = build_world(session, today=DAY)
+    world = build_world(session)
     patient = world.patients[0]
-    booked = add_session(session, world, patient=patient, starts_at=world.at(DAY, "09:00"))
+    booked = add_session(session, world, patient=patient, starts_at=world.at(TODAY, "09:00"))
     add_session(
         session,
         world,
         patient=world.patients[1],
-        starts_at=world.at(DAY, "09:30"),
+        starts_at=world.at(TODAY, "09:30"),
         chair=world.chairs[1],
         status=AppointmentStatus.IN_TREATMENT,
     )
@@ -115,7 +113,7 @@ def test_board_shows_lanes_phases_status_staff_and_flags(app, session):
         session,
         world,
         patient=world.patients[2],
-        starts_at=world.at(DAY, "11:00"),
+        starts_at=world.at(TODAY, "11:00"),
         status=AppointmentStatus.CANCELLED,
     )
     cert = session.scalar(
@@ -123,18 +121,18 @@ def test_board_shows_lanes_phases_status_staff_and_flags(app, session):
             Certification.staff_id == world.nurses[0].id, Certification.kind == "ACLS"
         )
     )
-    cert.expires_on = DAY + dt.timedelta(days=12)
+    cert.expires_on = TODAY + dt.timedelta(days=12)
     session.add(
         ChairBlock(
             chair_id=world.chairs[2].id,
-            starts_at=world.at(DAY, "13:00"),
-            ends_at=world.at(DAY, "15:00"),
+            starts_at=world.at(TODAY, "13:00"),
+            ends_at=world.at(TODAY, "15:00"),
             reason="Pump repair",
         )
     )
     session.commit()
 
-    board = load_day_board(session, location_id=world.location.id, day=DAY, now=NOW)
+    board = load_day_board(session, location_id=world.location.id, day=TODAY, now=TEN_AM)
 
     assert [lane.label for lane in board.lanes][:3] == ["IV 1", "IV 2", "IV 3"]
     first = board.lanes[0].sessions[0]
@@ -154,15 +152,14 @@ def test_board_shows_lanes_phases_status_staff_and_flags(app, session):
 
 
 def test_day_board_page_draws_blocks_with_classes_not_inline_styles(app, client, login):
-    today = local_today()
     with app.app_context():
-        world = build_world(db.session, today=today)
+        world = build_world(db.session)
         add_session(
-            db.session, world, patient=world.patients[0], starts_at=world.at(today, "09:00")
+            db.session, world, patient=world.patients[0], starts_at=world.at(TODAY, "09:00")
         )
         location_id = world.location.id
     login("nurse")
-    response = client.get(f"/board/?location={location_id}&date={today.isoformat()}")
+    response = client.get(f"/board/?location={location_id}&date={TODAY.isoformat()}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "style=" not in html
@@ -177,9 +174,8 @@ def test_day_board_page_draws_blocks_with_classes_not_inline_styles(app, client,
 
 
 def test_board_date_navigation_and_bad_dates(app, client, login):
-    today = local_today()
     with app.app_context():
-        world = build_world(db.session, today=today)
+        world = build_world(db.session)
         location_id = world.location.id
     login("receptionist")
     response = client.get(f"/board/?location={location_id}&date=2026-03-04")
@@ -202,10 +198,9 @@ def test_board_without_a_location_explains_what_to_do(client, login):
 
 
 def test_week_view_and_printable_day_sheet(app, client, login):
-    today = local_today()
-    monday = today - dt.timedelta(days=today.weekday())
+    monday = TODAY - dt.timedelta(days=TODAY.weekday())
     with app.app_context():
-        world = build_world(db.session, today=today)
+        world = build_world(db.session)
         add_session(
             db.session, world, patient=world.patients[0], starts_at=world.at(monday, "09:00")
         )
@@ -215,7 +210,7 @@ def test_week_view_and_printable_day_sheet(app, client, login):
         db.session.commit()
         location_id = world.location.id
     login("nurse")
-    week = client.get(f"/board/week?location={location_id}&date={today.isoformat()}")
+    week = client.get(f"/board/week?location={location_id}&date={TODAY.isoformat()}")
     html = week.get_data(as_text=True)
     assert week.status_code == 200
     assert f"Week of {monday.strftime('%-d %B')}" in html
@@ -243,7 +238,7 @@ def test_timeline_css_matches_its_generator():
 )
 def test_axis_places_blocks_on_five_minute_lines(start, end, classes):
     def at(hhmm: str) -> dt.datetime:
-        return dt.datetime.combine(DAY, dt.time.fromisoformat(hhmm), tzinfo=dt.UTC)
+        return dt.datetime.combine(TODAY, dt.time.fromisoformat(hhmm), tzinfo=dt.UTC)
 
     axis = Axis(at("07:00"), at("20:00"))
     assert axis.columns == 156
@@ -253,9 +248,9 @@ def test_axis_places_blocks_on_five_minute_lines(start, end, classes):
 def test_board_is_read_only_and_writes_no_audit(app, session):
     from clinic.models import AuditEvent
 
-    world = build_world(session, today=DAY)
-    fill_day(session, world, DAY, 3)
-    load_day_board(session, location_id=world.location.id, day=DAY, now=NOW)
+    world = build_world(session)
+    fill_day(session, world, TODAY, 3)
+    load_day_board(session, location_id=world.location.id, day=TODAY, now=TEN_AM)
     session.commit()
     assert session.scalar(sa.select(sa.func.count(AuditEvent.id))) == 0
     assert SYSTEM.user_id is None

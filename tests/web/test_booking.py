@@ -19,17 +19,16 @@ from clinic.models import (
     TreatmentType,
 )
 from clinic.web.series import decode_slot
-from tests.web.world import build_world, count_rows, local_today
+from tests.builders import TODAY, build_world, count_rows
 
 
 @pytest.fixture
 def world_ids(app):
-    today = local_today()
     with app.app_context():
-        world = build_world(db.session, today=today, chairs=3)
+        world = build_world(db.session, chairs=3)
         return {
-            "today": today,
-            "first": today + dt.timedelta(days=7),
+            "today": TODAY,
+            "first": TODAY + dt.timedelta(days=7),
             "location": world.location.id,
             "patient": world.patients[0].id,
             "other_patient": world.patients[1].id,

@@ -27,9 +27,9 @@ from clinic.patients import (
     search_patients,
     update_patient,
 )
-from tests.web.world import add_session, build_world, count_rows, local_today, make_patient
+from tests.builders import NOW, TODAY, add_session, build_world, count_rows, make_patient
 
-NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
+TEN_AM = NOW + dt.timedelta(hours=3)  # Monday 10:00 in New York, the clinic's morning
 DESK = Actor(user_id=None, username="desk")
 
 GOOD = {
@@ -61,12 +61,12 @@ def test_create_normalises_phone_and_email_and_audits(session):
             sms_opt_in=True,
         ),
         actor=DESK,
-        now=NOW,
+        now=TEN_AM,
     )
     assert patient.mrn == "MRN-1" and patient.given_name == "Ada"
     assert patient.phone == "+12015550123"
     assert patient.email == "Ada@example.com"
-    assert patient.sms_consent_at == NOW
+    assert patient.sms_consent_at == TEN_AM
     event = session.scalar(sa.select(AuditEvent))
     assert (event.action, event.patient_id) == ("patient.create", patient.id)
     assert "Ada" not in event.summary and "Lovelace" not in event.summary
@@ -100,7 +100,7 @@ def test_each_bad_field_gets_its_own_message(session, field, value, message):
     }
     values[field] = value
     with pytest.raises(PatientError) as raised:
-        create_patient(session, data=PatientInput(**values), actor=DESK, now=NOW)
+        create_patient(session, data=PatientInput(**values), actor=DESK, now=TEN_AM)
     assert message in raised.value.fields[field]
     session.rollback()
     assert count_rows(session, Patient) == 0
@@ -115,7 +115,7 @@ def test_all_problems_are_reported_together(session):
                 mrn="", given_name="", family_name="", date_of_birth="x", email="@", phone="1"
             ),
             actor=DESK,
-            now=NOW,
+            now=TEN_AM,
         )
     assert set(raised.value.fields) == {
         "mrn",
@@ -134,7 +134,7 @@ def test_mrn_must_be_unique_ignoring_case(session):
             mrn="ABC-1", given_name="A", family_name="B", date_of_birth=dt.date(1990, 1, 1)
         ),
         actor=DESK,
-        now=NOW,
+        now=TEN_AM,
     )
     with pytest.raises(PatientError) as raised:
         create_patient(
@@ -143,13 +143,13 @@ def test_mrn_must_be_unique_ignoring_case(session):
                 mrn="abc-1", given_name="C", family_name="D", date_of_birth=dt.date(1991, 1, 1)
             ),
             actor=DESK,
-            now=NOW,
+            now=TEN_AM,
         )
     assert raised.value.fields == {"mrn": "Another patient already has this MRN."}
 
 
 def test_update_records_changed_fields_and_consent(session):
-    patient = make_patient(session, 1, sms_opt_in=True, sms_consent_at=NOW)
+    patient = make_patient(session, 1, sms_opt_in=True, sms_consent_at=TEN_AM)
     session.commit()
     update_patient(
         session,
@@ -166,7 +166,7 @@ def test_update_records_changed_fields_and_consent(session):
             escort_phone=patient.escort_phone,
         ),
         actor=DESK,
-        now=NOW,
+        now=TEN_AM,
     )
     assert patient.email == "new@example.com"
     assert patient.sms_consent_at is None  # withdrawn with the opt-out
@@ -201,7 +201,7 @@ def test_search_by_name_mrn_birth_date_and_phone(session):
 
 
 def test_patient_record_has_sessions_series_progress_and_messages(session):
-    world = build_world(session, today=dt.date(2026, 3, 2))
+    world = build_world(session)
     patient = world.patients[0]
     series = Series(patient=patient, treatment_type=world.iv, protocol=world.iv_protocol)
     session.add(series)
@@ -228,13 +228,13 @@ def test_patient_record_has_sessions_series_progress_and_messages(session):
             appointment_id=appointments[2].id,
             kind=NotificationKind.INVITE,
             channel=Channel.EMAIL,
-            due_at=NOW,
+            due_at=TEN_AM,
             status=NotificationStatus.SENT,
             idempotency_key="k1",
         )
     )
     session.commit()
-    record = load_patient_record(session, patient_id=patient.id, actor=DESK, now=NOW)
+    record = load_patient_record(session, patient_id=patient.id, actor=DESK, now=TEN_AM)
     assert [a.id for a in record.upcoming] == [appointments[2].id, appointments[3].id]
     assert [a.id for a in record.past] == [appointments[1].id, appointments[0].id]
     (progress,) = record.series
@@ -325,14 +325,13 @@ def test_edit_and_search_pages(app, client, login):
 
 
 def test_patient_page_shows_the_record_and_audits_the_view(app, client, login):
-    today = local_today()
     with app.app_context():
-        world = build_world(db.session, today=today)
+        world = build_world(db.session)
         patient = world.patients[0]
-        patient.rems_enrolled_on = today - dt.timedelta(days=3)
+        patient.rems_enrolled_on = TODAY - dt.timedelta(days=3)
         patient.calendar_token = "tok-" + "x" * 30
         add_session(
-            db.session, world, patient=patient, starts_at=world.at(today + dt.timedelta(2), "09:00")
+            db.session, world, patient=patient, starts_at=world.at(TODAY + dt.timedelta(2), "09:00")
         )
         patient_id = patient.id
     user = login("nurse")

@@ -13,18 +13,17 @@ from clinic.extensions import db
 from clinic.models import Appointment, AppointmentStatus, AuditEvent
 from clinic.scheduling import InvalidRequest, InvalidTransition
 from clinic.scheduling import status as session_status
-from tests.web.world import add_session, build_world, local_today
+from tests.builders import NOW, TODAY, add_session, build_world
 
-NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)  # Monday 10:00 in New York
-DAY = dt.date(2026, 3, 2)
+TEN_AM = NOW + dt.timedelta(hours=3)  # Monday 10:00 in New York, the clinic's morning
 NURSE = Actor(user_id=None, username="nurse-test")
 
 
 @pytest.fixture
 def booked(app, session):
-    world = build_world(session, today=DAY)
+    world = build_world(session)
     appointment = add_session(
-        session, world, patient=world.patients[0], starts_at=world.at(DAY, "10:30")
+        session, world, patient=world.patients[0], starts_at=world.at(TODAY, "10:30")
     )
     return appointment.id
 
@@ -38,21 +37,21 @@ def test_the_full_day_with_a_confirmed_escort(session, booked):
         session,
         appointment_id=booked,
         actor=NURSE,
-        now=NOW,
+        now=TEN_AM,
         escort_name="Sam Escort",
         escort_phone="(201) 555-0142",
         escort_confirmed=True,
     )
-    session_status.start_treatment(session, appointment_id=booked, actor=NURSE, now=NOW)
-    session_status.start_monitoring(session, appointment_id=booked, actor=NURSE, now=NOW)
+    session_status.start_treatment(session, appointment_id=booked, actor=NURSE, now=TEN_AM)
+    session_status.start_monitoring(session, appointment_id=booked, actor=NURSE, now=TEN_AM)
     session_status.discharge(
-        session, appointment_id=booked, actor=NURSE, now=NOW, escort_confirmed=False
+        session, appointment_id=booked, actor=NURSE, now=TEN_AM, escort_confirmed=False
     )
     appointment = session.get(Appointment, booked)
     assert appointment.status == AppointmentStatus.DISCHARGED
     assert appointment.escort_name == "Sam Escort"
     assert appointment.escort_phone == "+12015550142"
-    assert appointment.checked_in_at == NOW and appointment.discharged_at == NOW
+    assert appointment.checked_in_at == TEN_AM and appointment.discharged_at == TEN_AM
     assert appointment.discharge_override_reason is None
     assert actions(session) == [
         "appointment.check_in",
@@ -63,16 +62,16 @@ def test_the_full_day_with_a_confirmed_escort(session, booked):
 
 
 def _to_monitoring(session, appointment_id: int) -> None:
-    session_status.check_in(session, appointment_id=appointment_id, actor=NURSE, now=NOW)
-    session_status.start_treatment(session, appointment_id=appointment_id, actor=NURSE, now=NOW)
-    session_status.start_monitoring(session, appointment_id=appointment_id, actor=NURSE, now=NOW)
+    session_status.check_in(session, appointment_id=appointment_id, actor=NURSE, now=TEN_AM)
+    session_status.start_treatment(session, appointment_id=appointment_id, actor=NURSE, now=TEN_AM)
+    session_status.start_monitoring(session, appointment_id=appointment_id, actor=NURSE, now=TEN_AM)
 
 
 def test_discharge_without_escort_or_reason_is_refused_and_changes_nothing(session, booked):
     _to_monitoring(session, booked)
     with pytest.raises(InvalidTransition, match="Confirm that the escort is here"):
         session_status.discharge(
-            session, appointment_id=booked, actor=NURSE, now=NOW, escort_confirmed=False
+            session, appointment_id=booked, actor=NURSE, now=TEN_AM, escort_confirmed=False
         )
     session.rollback()
     assert session.get(Appointment, booked).status == AppointmentStatus.MONITORING
@@ -84,7 +83,7 @@ def test_discharge_override_keeps_the_reason_and_is_audited_as_such(session, boo
         session,
         appointment_id=booked,
         actor=NURSE,
-        now=NOW,
+        now=TEN_AM,
         escort_confirmed=False,
         override_reason="  Clinic taxi arranged;   escort stuck in traffic ",
     )
@@ -107,13 +106,13 @@ def test_discharge_override_keeps_the_reason_and_is_audited_as_such(session, boo
 )
 def test_steps_out_of_order_are_refused_with_a_reason(session, booked, step, message):
     with pytest.raises(InvalidTransition, match=message):
-        step(session, appointment_id=booked, actor=NURSE, now=NOW)
+        step(session, appointment_id=booked, actor=NURSE, now=TEN_AM)
 
 
 def test_check_in_only_on_the_day_of_the_session(session, booked):
     with pytest.raises(InvalidTransition, match="only on the day of their session"):
         session_status.check_in(
-            session, appointment_id=booked, actor=NURSE, now=NOW - dt.timedelta(days=1)
+            session, appointment_id=booked, actor=NURSE, now=TEN_AM - dt.timedelta(days=1)
         )
 
 
@@ -123,7 +122,7 @@ def test_check_in_with_a_bad_escort_phone_changes_nothing(session, booked):
             session,
             appointment_id=booked,
             actor=NURSE,
-            now=NOW,
+            now=TEN_AM,
             escort_name="New Escort",
             escort_phone="12",
             escort_confirmed=True,
@@ -137,8 +136,8 @@ def test_check_in_with_a_bad_escort_phone_changes_nothing(session, booked):
 
 def test_no_show_only_after_the_start_time(session, booked):
     with pytest.raises(InvalidTransition, match="once its start time has passed"):
-        session_status.mark_no_show(session, appointment_id=booked, actor=NURSE, now=NOW)
-    later = NOW + dt.timedelta(hours=1)
+        session_status.mark_no_show(session, appointment_id=booked, actor=NURSE, now=TEN_AM)
+    later = TEN_AM + dt.timedelta(hours=1)
     session_status.mark_no_show(session, appointment_id=booked, actor=NURSE, now=later)
     assert session.get(Appointment, booked).status == AppointmentStatus.NO_SHOW
     with pytest.raises(InvalidTransition, match="the session is no-show"):
@@ -149,7 +148,7 @@ def test_unknown_session_is_not_found(session, booked):
     from clinic.scheduling import NotFound
 
     with pytest.raises(NotFound):
-        session_status.check_in(session, appointment_id=booked + 999, actor=NURSE, now=NOW)
+        session_status.check_in(session, appointment_id=booked + 999, actor=NURSE, now=TEN_AM)
 
 
 # --- through the web ----------------------------------------------------------------------
@@ -157,15 +156,10 @@ def test_unknown_session_is_not_found(session, booked):
 
 @pytest.fixture
 def today_session(app):
-    """A session starting a few minutes ago, today, in the location's zone."""
-    today = local_today()
+    """A session that started five minutes before ``NOW`` (06:55 local): today, and due."""
     with app.app_context():
-        world = build_world(db.session, today=today)
-        # Started a few minutes ago, but never before local midnight (it must be today).
-        starts_at = max(
-            dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=5),
-            world.at(today, "00:00"),
-        )
+        world = build_world(db.session)
+        starts_at = NOW - dt.timedelta(minutes=5)
         appointment = add_session(db.session, world, patient=world.patients[0], starts_at=starts_at)
         return appointment.id
 

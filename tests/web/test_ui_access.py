@@ -21,7 +21,7 @@ from clinic.models import (
     TimeOff,
     User,
 )
-from tests.web.world import add_session, build_world, local_today
+from tests.builders import TODAY, add_session, build_world, make_user
 
 ALL = {"admin", "receptionist", "nurse"}
 DESK = {"admin", "receptionist"}
@@ -86,29 +86,28 @@ BLUEPRINTS = ("board", "patients", "series", "admin")
 
 @pytest.fixture
 def ids(app):
-    today = local_today()
     with app.app_context():
-        world = build_world(db.session, today=today)
+        world = build_world(db.session)
         series = Series(patient=world.patients[0], treatment_type=world.iv)
         db.session.add(series)
         appointment = add_session(
             db.session,
             world,
             patient=world.patients[0],
-            starts_at=world.at(today + dt.timedelta(days=3), "10:00"),
+            starts_at=world.at(TODAY + dt.timedelta(days=3), "10:00"),
             series=series,
         )
         nurse = world.nurses[0]
-        closure = Closure(location_id=world.location.id, date=today + dt.timedelta(days=30))
+        closure = Closure(location_id=world.location.id, date=TODAY + dt.timedelta(days=30))
         block = ChairBlock(
             chair_id=world.chairs[0].id,
-            starts_at=world.at(today + dt.timedelta(days=31), "08:00"),
-            ends_at=world.at(today + dt.timedelta(days=31), "09:00"),
+            starts_at=world.at(TODAY + dt.timedelta(days=31), "08:00"),
+            ends_at=world.at(TODAY + dt.timedelta(days=31), "09:00"),
         )
         time_off = TimeOff(
             staff_id=world.nurses[1].id,
-            starts_at=world.at(today + dt.timedelta(days=32), "08:00"),
-            ends_at=world.at(today + dt.timedelta(days=32), "09:00"),
+            starts_at=world.at(TODAY + dt.timedelta(days=32), "08:00"),
+            ends_at=world.at(TODAY + dt.timedelta(days=32), "09:00"),
         )
         db.session.add_all([closure, block, time_off])
         db.session.commit()
@@ -165,8 +164,6 @@ def test_who_may_use_each_route(app, client, login, ids, role):
         # A user to act on that is never the logged-in one (admins cannot demote themselves).
         other = db.session.scalar(sa.select(User.id).where(User.username == "someone-else"))
         if other is None:
-            from tests.conftest import make_user
-
             other = make_user(db.session, "someone-else", "receptionist").id
     problems = []
     for rule, method in routes(app):

@@ -1,0 +1,72 @@
+"""How the tests make the app: its configuration, a migrated database, a clean PostgreSQL
+database, and the test client that signs its form posts with a CSRF token.
+
+The fixtures in ``tests/conftest.py`` use these; so do the tests that make an app of their
+own (two instances on one database, the browser tests' live server, the worker processes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+
+from clinic import create_app
+from clinic.extensions import db
+from clinic.models import Base
+
+
+def base_config(database_url: str, instance_path: Path) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "testing-secret-not-for-production",
+        "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(instance_path),
+        "MAIL": {"backend": "file"},
+        "SMS": {"backend": "file"},
+        "OUTBOX_DIR": str(instance_path / "outbox"),
+    }
+
+
+def migrate_to_head(database_url: str, instance_path: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(database_url, instance_path))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def truncate_all(url: str) -> None:
+    engine = sa.create_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    engine.dispose()
+
+
+class ClinicClient(FlaskClient):
+    """A test client that adds a valid CSRF token to form posts unless ``csrf=False``."""
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as flask_session:
+            if "csrf_token" not in flask_session:
+                flask_session["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()
+            raw_token = flask_session["csrf_token"]
+        serializer = URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token")
+        return serializer.dumps(raw_token)
+
+    def post(self, *args: Any, csrf: bool = True, **kwargs: Any) -> Any:
+        if csrf and "json" not in kwargs:
+            data = kwargs.get("data")
+            if data is None:
+                data = {}
+            if isinstance(data, dict):
+                data = {"csrf_token": self.csrf_token(), **data}
+                kwargs["data"] = data
+        return super().post(*args, **kwargs)

@@ -1,0 +1,12 @@
+"""The web tests run at ``NOW``: the views read the app clock, which is fixed there."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinic.clock import FixedClock
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(fixed_clock_if_app: FixedClock | None) -> FixedClock | None:
+    return fixed_clock_if_app
