@@ -21,6 +21,7 @@ from ..models import (
     LIVE_STATUSES,
     Appointment,
     AppointmentStatus,
+    AuditEvent,
     Chair,
     Location,
     Patient,
@@ -262,11 +263,13 @@ def record_reads(
     interaction: str,
 ) -> None:
     """One audit row per patient record and per appointment disclosed, as a page view is
-    (ids only); a search discloses what a read does, so it is audited the same way. The
-    rows go out in one batched INSERT and are committed here."""
-    if not patients and not appointments:
-        return
-    for patient in patients:
+    (ids only); a search discloses what a read does, so it is audited the same way.
+
+    The rows are made by :func:`record_event` (the one definition of an audit row) and
+    written in one executemany INSERT: the ORM's unit of work would send one INSERT per
+    row on SQLite, which it cannot batch without a sentinel column. Committed here.
+    """
+    events = [
         record_event(
             session,
             actor,
@@ -276,7 +279,9 @@ def record_reads(
             patient_id=patient.id,
             summary=f"patient {patient.id} record read over FHIR ({interaction})",
         )
-    for appointment in appointments:
+        for patient in patients
+    ]
+    events += [
         record_event(
             session,
             actor,
@@ -286,4 +291,14 @@ def record_reads(
             patient_id=appointment.patient_id,
             summary=f"appointment {appointment.id} read over FHIR ({interaction})",
         )
+        for appointment in appointments
+    ]
+    if not events:
+        return
+    columns = [c.key for c in AuditEvent.__table__.columns if c.key not in ("id", "at")]
+    rows = []
+    for event in events:
+        session.expunge(event)
+        rows.append({key: getattr(event, key) for key in columns})
+    session.execute(sa.insert(AuditEvent), rows)
     session.commit()

@@ -37,6 +37,7 @@ def test_reading_a_patient_is_audited_like_opening_the_record(app, fhir_as, worl
         (patient_id, str(patient_id), "fhir-receptionist")
     ]
     assert "Pat2" not in rows[0].summary and "W-0002" not in rows[0].summary
+    assert rows[0].at is not None and rows[0].source_address == "127.0.0.1"
 
 
 def test_search_by_identifier_finds_the_mrn_with_or_without_its_system(fhir_as, world):
