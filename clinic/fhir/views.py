@@ -63,6 +63,11 @@ ISSUE_CODES = {
     500: "exception",
 }
 
+GENERIC_DIAGNOSTICS = {
+    400: "The request could not be read: a parameter holds a character or value that is not "
+    "accepted (such as a NUL control character).",
+    429: "Too many requests; wait a moment and try again.",
+}
 
 # --- Answers ------------------------------------------------------------------------------
 
@@ -139,6 +144,23 @@ def fhir_routing_error() -> Response | None:
     if isinstance(error, RequestRedirect) or not isinstance(error, HTTPException):
         return None
     return _http_outcome(error)
+
+
+@bp.after_request
+def every_answer_is_fhir(response: Response) -> Response:
+    """A safety net: an app-wide hook that answered before the view (the NUL-character
+    guard of ``clinic.security.web`` answers an HTML 400 page) still reaches a FHIR client
+    as an OperationOutcome with the same status."""
+    if response.status_code < 400 or response.mimetype == m.MEDIA_TYPE:
+        return response
+    replaced = outcome(
+        response.status_code,
+        GENERIC_DIAGNOSTICS.get(response.status_code, "The request was refused."),
+    )
+    for name in ("WWW-Authenticate", "Allow", "Retry-After"):
+        if name in response.headers:
+            replaced.headers[name] = response.headers[name]
+    return replaced
 
 
 # --- Access -------------------------------------------------------------------------------
