@@ -211,10 +211,8 @@ def schedule_sources(
     return ScheduleSources(chairs=chairs, monitors=monitors, treatment_types=treatment_types)
 
 
-def active_location_ids(session: Session) -> list[int]:
-    return list(
-        session.scalars(sa.select(Location.id).where(Location.active).order_by(Location.id))
-    )
+def active_locations(session: Session) -> list[Location]:
+    return list(session.scalars(sa.select(Location).where(Location.active).order_by(Location.id)))
 
 
 def busy_appointments(

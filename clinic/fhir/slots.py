@@ -16,11 +16,11 @@ from fhir.resources.R4B.slot import Slot as FhirSlot
 from sqlalchemy.orm import Session
 
 from .. import scheduling
-from ..models import Chair, Staff, TreatmentType
+from ..models import Chair, Location, Staff, TreatmentType
 from . import mapping as m
 from . import resources
 from .params import DateBound, FhirError, bad_parameter
-from .search import active_location_ids, busy_appointments
+from .search import active_locations, busy_appointments
 
 DEFAULT_WINDOW = dt.timedelta(days=7)
 MAX_WINDOW = dt.timedelta(days=31)
@@ -97,18 +97,17 @@ def _free(
     treatment = session.get(TreatmentType, query.treatment_type_id)
     if treatment is None:
         return []
+    locations: list[Location]
     if query.chair_id is not None:
         chair = session.get(Chair, query.chair_id)
-        location_ids = [chair.location_id] if chair is not None else []
+        locations = [chair.location] if chair is not None else []
     else:
-        location_ids = active_location_ids(session)
+        locations = active_locations(session)
     if query.monitor_id is not None and session.get(Staff, query.monitor_id) is None:
         return []
     results = []
-    for location_id in location_ids:
-        results += _free_at(
-            session, query=query, treatment=treatment, location_id=location_id, now=now
-        )
+    for location in locations:
+        results += _free_at(session, query=query, treatment=treatment, location=location, now=now)
     return results
 
 
@@ -117,22 +116,19 @@ def _free_at(
     *,
     query: SlotQuery,
     treatment: TreatmentType,
-    location_id: int,
+    location: Location,
     now: dt.datetime,
 ) -> list[tuple[dt.datetime, str, FhirSlot]]:
-    from ..models import Location
-
-    location = session.get(Location, location_id)
-    if location is None:
-        return []
     window = _window(query.starts, location.tz, now)
+    if window[1] <= window[0]:
+        return []
     first_day = window[0].astimezone(location.tz).date()
     last_day = (window[1] - dt.timedelta(microseconds=1)).astimezone(location.tz).date()
     try:
         offered = scheduling.find_slots(
             session,
             treatment_type_id=treatment.id,
-            location_id=location_id,
+            location_id=location.id,
             start_date=first_day,
             end_date=last_day,
             now=now,

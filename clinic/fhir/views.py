@@ -146,6 +146,17 @@ def fhir_routing_error() -> Response | None:
     return _http_outcome(error)
 
 
+JSON_FORMATS = frozenset({"json", "application/json", m.MEDIA_TYPE})
+
+
+@bp.before_request
+def only_json() -> None:
+    """FHIR's ``_format``: this server speaks JSON only."""
+    requested = request.args.get("_format")
+    if requested is not None and requested.split(";")[0].strip() not in JSON_FORMATS:
+        raise FhirError(406, "Only JSON is served: use _format=json or leave it out.")
+
+
 @bp.after_request
 def every_answer_is_fhir(response: Response) -> Response:
     """A safety net: an app-wide hook that answered before the view (the NUL-character

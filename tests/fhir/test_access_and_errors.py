@@ -44,7 +44,9 @@ def test_an_unknown_or_deactivated_users_token_is_refused(app, fhir_as, world):
     api = fhir_as("nurse")
     assert bundle(api.get("/Patient")).total == 4
     with app.app_context():
-        db.session.execute(sa.update(User).where(User.username == "fhir-nurse").values(active=False))
+        db.session.execute(
+            sa.update(User).where(User.username == "fhir-nurse").values(active=False)
+        )
         db.session.commit()
     outcome(api.get("/Patient"), 401)
 
@@ -112,3 +114,13 @@ def test_the_server_is_read_only(fhir_as, world):
 def test_count_zero_answers_only_the_total(fhir_as, world):
     found = bundle(fhir_as().get("/Patient?_count=0"))
     assert found.total == 4 and not found.entry
+
+
+def test_only_json_is_served(fhir_as, world):
+    outcome(fhir_as().get("/Patient?_format=xml"), 406)
+    assert fhir_as().get("/Patient?_format=json").status == 200
+
+
+def test_a_slot_window_that_ends_before_now_is_empty_not_an_error(fhir_as, world):
+    iv = str(world.iv_id)
+    assert bundle(fhir_as().get(f"/Slot?service-type={iv}&start=le2020-01-01")).total == 0
