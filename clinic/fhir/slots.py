@@ -152,7 +152,7 @@ def _free_at(
             else m.chair_schedule_id(slot.chair_id)
         )
         fhir_slot = resources.free_slot(slot, schedule_id=schedule_id, treatment=treatment)
-        results.append((slot.starts_at, fhir_slot.id, fhir_slot))
+        results.append((slot.starts_at, str(fhir_slot.id), fhir_slot))
     return results
 
 
@@ -183,5 +183,5 @@ def _busy(
             views.append((m.monitor_schedule_id(appointment.monitor_id), False))
         for schedule_id, is_chair in views:
             fhir_slot = resources.busy_slot(appointment, schedule_id=schedule_id, chair=is_chair)
-            results.append((appointment.starts_at, fhir_slot.id, fhir_slot))
+            results.append((appointment.starts_at, str(fhir_slot.id), fhir_slot))
     return results

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fhir.resources.R4B.resource import Resource
+from fhir.resources.R4B.schedule import Schedule
 from flask import Blueprint, Response, request, url_for
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
@@ -383,9 +384,9 @@ def schedule_key(schedule_id: str) -> tuple[str, int] | None:
     return None
 
 
-def schedules(chair_ids: list[int] | None, staff_ids: list[int] | None) -> list[Resource]:
+def schedules(chair_ids: list[int] | None, staff_ids: list[int] | None) -> list[Schedule]:
     sources = search.schedule_sources(db.session(), chair_ids=chair_ids, staff_ids=staff_ids)
-    found: list[Resource] = [
+    found: list[Schedule] = [
         resources.chair_schedule(c, sources.treatment_types) for c in sources.chairs
     ]
     found += [resources.monitor_schedule(s) for s in sources.monitors]
@@ -438,17 +439,18 @@ def schedule_read(resource_id: str) -> Response:
 def slot_search() -> Response:
     params = parameters("Slot")
     paging = params.paging()
-    statuses: set[str] = set()
+    statuses: set[str] | None = None
     for raw in params.all("status") or [f"{m.SLOT_FREE},{m.SLOT_BUSY}"]:
         codes = {parse_token("status", code) for code in split_values(raw)}
         unknown = sorted(codes - m.SLOT_STATUS_CODES)
         if unknown:
             raise bad_parameter("status", f"'{unknown[0]}' is not a Slot status code.")
-        statuses = codes if not statuses else statuses & codes
+        # A repeated parameter is AND: only the codes every repetition allows.
+        statuses = codes if statuses is None else statuses & codes
     chair_id = monitor_id = None
     no_schedule = False
-    if (raw := params.one("schedule")) is not None:
-        key = schedule_key(parse_reference("schedule", raw, "Schedule"))
+    if (schedule := params.one("schedule")) is not None:
+        key = schedule_key(parse_reference("schedule", schedule, "Schedule"))
         if key is None:
             no_schedule = True
         elif key[0] == "chair":
@@ -456,13 +458,13 @@ def slot_search() -> Response:
         else:
             monitor_id = key[1]
     treatment_type_id = None
-    if (raw := params.one("service-type")) is not None:
-        code = parse_token("service-type", raw, system=m.TREATMENT_TYPE_SYSTEM)
+    if (service_type := params.one("service-type")) is not None:
+        code = parse_token("service-type", service_type, system=m.TREATMENT_TYPE_SYSTEM)
         if not code.isdigit() or len(code) > 10 or not 1 <= int(code) <= MAX_ID:
             raise bad_parameter("service-type", f"'{code}' is not a treatment type code.")
         treatment_type_id = int(code)
     query = SlotQuery(
-        statuses=frozenset(statuses),
+        statuses=frozenset(statuses or ()),
         starts=[parse_date("start", raw) for raw in params.all("start")],
         chair_id=chair_id,
         monitor_id=monitor_id,
