@@ -149,8 +149,8 @@ def test_search_by_location(app, fhir_as, world):
 
 
 def test_appointment_search_pages_and_audits_each_appointment_shown(app, fhir_as, world):
-    for hour in range(8, 15):
-        add(app, world, hhmm=f"{hour:02d}:00", chair=hour % 4)
+    for n in range(7):  # two-hour sessions that overlap in no chair and for no patient
+        add(app, world, patient=n % 4, hhmm=f"{7 + 2 * (n // 4):02d}:00", chair=n % 4)
     first = bundle(fhir_as().get("/Appointment?_count=4"))
     assert first.total == 7 and len(first.entry) == 4
     assert any(link.relation == "next" for link in first.link)
