@@ -68,6 +68,9 @@ def register_blueprints(app: Flask) -> None:
     from .web import register_blueprints as register_web
 
     register_web(app)
+    from .fhir import bp as fhir_bp
+
+    app.register_blueprint(fhir_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
