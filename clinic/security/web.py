@@ -76,8 +76,9 @@ def refuse_nul_characters() -> tuple[str, int] | None:
     PostgreSQL cannot store NUL in text and the driver raises; refusing here gives a clear
     400 instead of a server error, and nothing is saved.
     """
-    if request.path.startswith("/api/"):
-        return None  # the API validates its own input (and answers 422 problem documents)
+    if request.path.startswith(("/api/", "/fhir/")):
+        # The API and FHIR validate their own input (problem documents, OperationOutcomes).
+        return None
     values = list(request.args.values())
     if request.method in {"POST", "PUT", "PATCH"} and request.mimetype in {
         "application/x-www-form-urlencoded",

@@ -31,6 +31,7 @@ PUBLIC = {
     "calendar.feed",  # the patient's calendar app: the secret token in the URL is the key
     "api.openapi_json",  # the API's description: no data
     "api.reference",
+    "fhir.metadata",  # the FHIR CapabilityStatement: what the server supports, no data
 }
 # Any logged-in user, whatever their role.
 LOGIN_ONLY = {
@@ -39,7 +40,8 @@ LOGIN_ONLY = {
 }
 ROLES = [Role.ADMIN, Role.RECEPTIONIST, Role.NURSE]
 MISSING = object()
-API_PREFIX = "/api/"
+# Bearer-token interfaces: the JSON API and the FHIR endpoint.
+API_PREFIX = ("/api/", "/fhir/")
 
 
 def fill_argument(rule: Rule, name: str) -> Any:
