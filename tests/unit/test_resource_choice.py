@@ -12,18 +12,17 @@ from clinic.scheduling.preview import load_for_plan
 from clinic.scheduling.search import SearchContext, evaluate_day
 from clinic.scheduling.settings import DEFAULT_SETTINGS
 from clinic.scheduling.snapshot import to_seconds
-
-from .factories import ACTOR, NOW, NY, Clinic, at, block_chair, build_clinic
+from tests.builders import ACTOR, NOW, NY, World, at, block_chair, build_clinic
 
 TUESDAY = "2026-03-03"
 
 
 @pytest.fixture
-def clinic(session: Any) -> Clinic:
+def clinic(session: Any) -> World:
     return build_clinic(session, iv_chairs=3, nurses=3)
 
 
-def book(session: Any, clinic: Clinic, patient: int, when: dt.datetime, **kwargs: Any) -> Any:
+def book(session: Any, clinic: World, patient: int, when: dt.datetime, **kwargs: Any) -> Any:
     return book_session(
         session,
         patient_id=clinic.patients[patient].id,
@@ -36,7 +35,7 @@ def book(session: Any, clinic: Clinic, patient: int, when: dt.datetime, **kwargs
     )
 
 
-def searched_chair(session: Any, clinic: Clinic, patient: int, when: dt.datetime) -> int:
+def searched_chair(session: Any, clinic: World, patient: int, when: dt.datetime) -> int:
     """The chair the series search would pick at exactly ``when``."""
     plan = plan_custom(
         treatment_type_id=clinic.iv.id,
