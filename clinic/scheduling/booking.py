@@ -2,8 +2,12 @@
 
 How double booking is prevented (DESIGN section 4):
 
-- PostgreSQL: the transaction first takes ``pg_advisory_xact_lock(location_id, day)`` for
-  every local day it books into, in sorted order (no deadlocks between bookers). Only then
+- PostgreSQL: the transaction first takes the patient's advisory lock (dose spacing holds
+  across locations and distant days, which no location-day lock covers: two receptionists
+  booking different series for one patient queue here), then
+  ``pg_advisory_xact_lock(location_id, day)`` for every local day it books into, in sorted
+  order (no deadlocks between bookers: every booker takes at most one patient lock, always
+  before its location-day locks). Only then
   does it load the snapshot and re-check every rule, so two receptionists booking the same
   day are serialised and the limits no constraint can express (patients per monitor, starts
   per 15 minutes) hold. The exclusion constraints on chair and patient windows stay as the
@@ -150,6 +154,23 @@ def lock_location_days(session: Session, location_id: int, days: Iterable[dt.dat
         )
 
 
+# The first key of the patients' two-key advisory locks: negative, so never a location id
+# (the location-day locks' first key).
+PATIENT_LOCK_SPACE = -12
+
+
+def lock_patient(session: Session, patient_id: int) -> None:
+    """Serialise bookers of one patient (PostgreSQL), so the dose-spacing re-check sees every
+    other session of the patient, wherever and whenever it is booked. SQLite's writers are
+    already serialised."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        sa.text("SELECT pg_advisory_xact_lock(:space, :patient_id)"),
+        {"space": PATIENT_LOCK_SPACE, "patient_id": patient_id},
+    )
+
+
 def _location_tz(session: Session, location_id: int) -> ZoneInfo:
     timezone = session.scalar(sa.select(Location.timezone).where(Location.id == location_id))
     if timezone is None:
@@ -193,6 +214,7 @@ def book_series(
             days = list(plan.dates)
         else:
             days = [choice.starts_at.astimezone(tz).date() for choice in choices]
+        lock_patient(session, patient_id)
         lock_location_days(session, plan.location_id, days)
         snapshot = load_for_plan(
             session,
@@ -275,6 +297,7 @@ def _save_series(
         status=SeriesStatus.ACTIVE,
         created_by_id=actor.user_id,
         created_at=now,
+        min_hours_between=plan.min_hours_between,
     )
     session.add(series)
     appointments = [
@@ -358,6 +381,7 @@ def book_session(
     def work() -> Appointment:
         tz = _location_tz(session, location_id)
         day = to_instant(starts).astimezone(tz).date()
+        lock_patient(session, patient_id)
         lock_location_days(session, location_id, [day])
         snapshot = load_snapshot(
             session,
@@ -543,6 +567,7 @@ def reschedule(
             )
         moves, shift = _planned_moves(session, target, scope, new_start, now=now_seconds)
         days = [moved.date() for _, moved in moves]
+        lock_patient(session, target.patient_id)
         lock_location_days(session, target.location_id, days)
         snapshot = load_snapshot(
             session,
@@ -678,10 +703,10 @@ def _touch(appointment: Appointment, now: dt.datetime) -> None:
 
 
 def _spacing_hours(appointment: Appointment) -> int:
+    """The spacing the session's series was planned with (a single session has none; dose
+    spacing still holds for it)."""
     series = appointment.series
-    if series is None or series.protocol is None:
-        return 0
-    return series.protocol.min_hours_between
+    return 0 if series is None else series.min_hours_between
 
 
 def _keep_or_replace(
