@@ -159,16 +159,29 @@ def lock_location_days(session: Session, location_id: int, days: Iterable[dt.dat
 PATIENT_LOCK_SPACE = -12
 
 
-def lock_patient(session: Session, patient_id: int) -> None:
-    """Serialise bookers of one patient (PostgreSQL), so the dose-spacing re-check sees every
-    other session of the patient, wherever and whenever it is booked. SQLite's writers are
-    already serialised."""
+def lock_for_booking(
+    session: Session, *, patient_id: int, location_id: int, days: Iterable[dt.date]
+) -> None:
+    """Take the patient's lock, then the location-day locks, in one statement (PostgreSQL;
+    SQLite's writers are already serialised).
+
+    The patient's lock makes the dose-spacing re-check see every other session of the
+    patient, wherever and whenever it is booked; the location-day locks serialise the limits
+    of one day. PostgreSQL evaluates a SELECT list left to right, so the order (patient, then
+    days sorted) is the one every booker uses and no two wait on each other in a cycle.
+    """
     if session.get_bind().dialect.name != "postgresql":
         return
-    session.execute(
-        sa.text("SELECT pg_advisory_xact_lock(:space, :patient_id)"),
-        {"space": PATIENT_LOCK_SPACE, "patient_id": patient_id},
-    )
+    calls = ["pg_advisory_xact_lock(:space, :patient_id)"]
+    params: dict[str, int] = {
+        "space": PATIENT_LOCK_SPACE,
+        "patient_id": patient_id,
+        "location_id": location_id,
+    }
+    for index, day in enumerate(sorted(set(days))):
+        calls.append(f"pg_advisory_xact_lock(:location_id, :day_{index})")
+        params[f"day_{index}"] = day.toordinal()
+    session.execute(sa.text(f"SELECT {', '.join(calls)}"), params)
 
 
 def _location_tz(session: Session, location_id: int) -> ZoneInfo:
@@ -214,8 +227,7 @@ def book_series(
             days = list(plan.dates)
         else:
             days = [choice.starts_at.astimezone(tz).date() for choice in choices]
-        lock_patient(session, patient_id)
-        lock_location_days(session, plan.location_id, days)
+        lock_for_booking(session, patient_id=patient_id, location_id=plan.location_id, days=days)
         snapshot = load_for_plan(
             session,
             patient_id=patient_id,
@@ -381,8 +393,7 @@ def book_session(
     def work() -> Appointment:
         tz = _location_tz(session, location_id)
         day = to_instant(starts).astimezone(tz).date()
-        lock_patient(session, patient_id)
-        lock_location_days(session, location_id, [day])
+        lock_for_booking(session, patient_id=patient_id, location_id=location_id, days=[day])
         snapshot = load_snapshot(
             session,
             location_id=location_id,
@@ -567,8 +578,9 @@ def reschedule(
             )
         moves, shift = _planned_moves(session, target, scope, new_start, now=now_seconds)
         days = [moved.date() for _, moved in moves]
-        lock_patient(session, target.patient_id)
-        lock_location_days(session, target.location_id, days)
+        lock_for_booking(
+            session, patient_id=target.patient_id, location_id=target.location_id, days=days
+        )
         snapshot = load_snapshot(
             session,
             location_id=target.location_id,
