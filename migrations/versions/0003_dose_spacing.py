@@ -1,4 +1,4 @@
-"""dose spacing across a patient's sessions, a series' planned spacing
+"""dose spacing across a patient's sessions, a series' planned spacing, API idempotency keys
 
 Revision ID: 0003_dose_spacing
 Revises: 0001
@@ -8,6 +8,7 @@ Revises: 0001
 - ``series.min_hours_between``: an existing series gets its protocol's spacing; a custom
   series (no protocol) gets 24 h, the custom plan's default and the IV induction's spacing:
   the spacing it was planned with was not stored, and 24 h is what nearly every one had.
+- ``idempotency_key``: the API's stored answers to retried writes.
 
 SQLite: columns are added with ``ALTER TABLE ADD COLUMN`` and their CHECK inline (a batch
 rebuild of a table other rows reference would fail with foreign keys enforced).
@@ -61,8 +62,38 @@ def upgrade():
         " 24)"
     )
 
+    op.create_table(
+        "idempotency_key",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("method", sa.String(length=10), nullable=False),
+        sa.Column("path", sa.String(length=500), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("response_body", sa.Text(), nullable=True),
+        sa.Column("response_type", sa.String(length=100), nullable=True),
+        sa.Column("response_location", sa.String(length=500), nullable=True),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user.id"],
+            name=op.f("fk_idempotency_key_user_id_user"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_key")),
+        sa.UniqueConstraint("user_id", "key", name="uq_idempotency_key_user_key"),
+    )
+    with op.batch_alter_table("idempotency_key", schema=None) as batch_op:
+        batch_op.create_index("ix_idempotency_key_expires_at", ["expires_at"], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table("idempotency_key", schema=None) as batch_op:
+        batch_op.drop_index("ix_idempotency_key_expires_at")
+    op.drop_table("idempotency_key")
     _drop_column("series", "min_hours_between", "ck_series_spacing_non_negative")
     _drop_column(
         "treatment_type", "min_hours_between_doses", "ck_treatment_type_dose_spacing_range"
