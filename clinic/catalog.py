@@ -37,6 +37,8 @@ class TreatmentSpec:
     needs_prescriber_on_site: bool
     needs_rems_enrollment: bool
     patient_notice: str
+    # Dose spacing: least hours between this dose and any other of the same patient.
+    min_hours_between_doses: int = 24
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -52,6 +54,7 @@ class TreatmentSpec:
             "needs_prescriber_on_site": self.needs_prescriber_on_site,
             "needs_rems_enrollment": self.needs_rems_enrollment,
             "patient_notice": self.patient_notice,
+            "min_hours_between_doses": self.min_hours_between_doses,
         }
 
     def to_model(self, **overrides: Any) -> TreatmentType:
@@ -105,6 +108,9 @@ IV_KETAMINE = TreatmentSpec(
     needs_rems_enrollment=False,
     patient_notice="Eat nothing for 4 hours before your infusion; clear fluids are fine up to "
     "2 hours before.",
+    # The IV induction protocol gives its infusions "at least a day apart": 24 h between
+    # dose starts, so a second infusion can never fall on the same day or the next morning.
+    min_hours_between_doses=24,
 )
 ESKETAMINE_NASAL = TreatmentSpec(
     name="Esketamine nasal spray",
@@ -121,6 +127,10 @@ ESKETAMINE_NASAL = TreatmentSpec(
     needs_prescriber_on_site=True,
     needs_rems_enrollment=True,
     patient_notice="You will be observed for at least 2 hours after the dose.",
+    # Induction is twice a week. 48 h is the widest spacing that still lets every
+    # twice-a-week pattern of a weekday clinic through (Mon/Wed, Tue/Thu, Wed/Fri, Mon/Thu at
+    # any hours), and it rules out doses on consecutive days; the protocol plans 48 h too.
+    min_hours_between_doses=48,
 )
 IV_INDUCTION = ProtocolSpec(
     name="IV ketamine induction",

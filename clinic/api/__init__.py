@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from .errors import install_domain_handlers
+from .idempotency import install_idempotency
 from .operations import Api, IdConverter
 from .problems import install_blueprint_handlers, install_routing_hook
 
@@ -21,6 +22,7 @@ bp = Blueprint("api", __name__, url_prefix=URL_PREFIX)
 api = Api(bp)
 install_blueprint_handlers(bp)
 install_domain_handlers(bp)
+install_idempotency(bp)
 
 # Importing the view modules registers their operations on ``bp``.
 from . import appointments, board, booking, docs, patients, resources  # noqa: E402, F401

@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
 
 from ..permissions import ROLE_PERMISSIONS, Permission
+from . import idempotency
 from .operations import MAX_ID, Operation
 from .problems import PROBLEM_MEDIA_TYPE, TITLES
 from .schemas import Problem
@@ -28,18 +29,19 @@ _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 ERROR_DESCRIPTIONS = {
-    400: "The body is not valid JSON.",
+    400: "The body is not valid JSON, or the `Idempotency-Key` header is malformed.",
     401: "No token, or the token is not valid (revoked, or its user deactivated).",
     403: "The token's user has a role that does not allow this.",
     404: "There is no such record.",
     409: "The change lost a race: a slot was just taken by another booking. Ask for a fresh "
-    "preview and try again; the same request may then succeed.",
+    "preview and try again; the same request may then succeed. Or a request with the same "
+    "`Idempotency-Key` is still being processed: retry once it has finished.",
     413: "The body is too large.",
     415: "The body is not sent as `application/json`.",
     422: "The input is invalid (`errors` names each field and what it must be), or a rule "
     "of the clinic refuses it: a scheduling rule (`rule` names which) or a status that does "
     "not allow the change. `detail` gives the reason; asking again unchanged gets the same "
-    "answer.",
+    "answer. Also: the `Idempotency-Key` was already used with a different request.",
 }
 
 DESCRIPTION = """\
@@ -115,6 +117,8 @@ def build_document(app: Flask, *, blueprint_name: str, title: str, version: str)
     for index, (rule, _, operation) in enumerate(operations):
         path, path_parameters = openapi_path(rule)
         parameters = list(path_parameters)
+        if operation.method not in idempotency.SAFE_METHODS:
+            parameters.append(dict(idempotency.PARAMETER))
         if operation.query is not None:
             query_schema = components[operation.query.__name__]
             required = set(query_schema.get("required", []))
@@ -222,6 +226,8 @@ def operation_error_set(operation: Operation, has_path_parameters: bool) -> set[
         statuses.add(404)
     if operation.body is not None:
         statuses.update({400, 413, 415, 422})
+    if operation.method not in idempotency.SAFE_METHODS:
+        statuses.update(idempotency.STATUSES)
     return statuses
 
 

@@ -280,6 +280,11 @@ class TreatmentType(Output):
     chair_capability: str
     required_certifications: list[str]
     max_patients_per_monitor: int
+    min_hours_between_doses: int = Field(
+        description="Least hours between this dose and any other dose of the same patient, "
+        "across every series and single session (the larger of the two types' spacings "
+        "holds); 0 if this treatment gives no dose."
+    )
     needs_prescriber_on_site: bool
     needs_rems_enrollment: bool
     needs_escort: bool

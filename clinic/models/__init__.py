@@ -13,6 +13,7 @@ from .booking import (
     Series,
     SeriesStatus,
 )
+from .idempotency import IdempotencyKey
 from .location import Closure, Location, OpeningHours
 from .notification import Channel, Notification, NotificationKind, NotificationStatus
 from .patient import Patient
@@ -49,6 +50,7 @@ __all__ = [
     "ChairBlock",
     "Channel",
     "Closure",
+    "IdempotencyKey",
     "Location",
     "LoginAttempt",
     "LoginSession",

@@ -54,6 +54,7 @@ def new_calendar_uid() -> str:
 
 class Series(Base):
     __tablename__ = "series"
+    __table_args__ = (sa.CheckConstraint("min_hours_between >= 0", name="spacing_non_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(
@@ -70,6 +71,10 @@ class Series(Base):
     )
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The spacing the series was planned with (its protocol's, or a custom plan's own), in
+    # hours between session starts. Stored because a protocol may be edited after booking and
+    # a custom plan has no protocol: a reschedule keeps the series to what was planned.
+    min_hours_between: Mapped[int] = mapped_column(default=24, server_default="24")
 
     patient: Mapped[Patient] = relationship()
     treatment_type: Mapped[TreatmentType] = relationship()

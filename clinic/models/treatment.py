@@ -31,6 +31,12 @@ class TreatmentType(Base):
             name="durations_non_negative",
         ),
         sa.CheckConstraint("max_patients_per_monitor >= 1", name="ratio_positive"),
+        # --- dose spacing (issue 12, points 1-2) ---
+        sa.CheckConstraint(
+            "min_hours_between_doses >= 0 AND min_hours_between_doses <= 672",
+            name="dose_spacing_range",
+        ),
+        # --- end dose spacing ---
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +57,13 @@ class TreatmentType(Base):
     # Extra patient-facing text; the no-driving notice is always added on top of it.
     patient_notice: Mapped[str] = mapped_column(sa.Text, default="")
     active: Mapped[bool] = mapped_column(default=True)
+
+    # --- dose spacing (issue 12, points 1-2) ---
+    # The least time, in hours, between the start of a session of this type and any other
+    # dosing session of the same patient, whatever its series, type or location
+    # (``clinic.scheduling.rules.doses``). 0: this type gives no dose and is not counted.
+    min_hours_between_doses: Mapped[int] = mapped_column(default=24, server_default="24")
+    # --- end dose spacing ---
 
     @property
     def patient_minutes(self) -> int:

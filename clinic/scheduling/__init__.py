@@ -31,6 +31,7 @@ from .booking import book_series, book_session, cancel, reschedule
 from .errors import (
     ChairUnavailable,
     ClinicClosed,
+    DoseSpacingViolation,
     InThePast,
     InvalidPlan,
     InvalidRequest,
@@ -75,6 +76,7 @@ __all__ = [
     "Slot",
     "SlotChoice",
     "SlotTaken",
+    "DoseSpacingViolation",
     "SpacingViolation",
     "TreatmentUnavailable",
     "book_series",

@@ -2,8 +2,12 @@
 
 How double booking is prevented (DESIGN section 4):
 
-- PostgreSQL: the transaction first takes ``pg_advisory_xact_lock(location_id, day)`` for
-  every local day it books into, in sorted order (no deadlocks between bookers). Only then
+- PostgreSQL: the transaction first takes the patient's advisory lock (dose spacing holds
+  across locations and distant days, which no location-day lock covers: two receptionists
+  booking different series for one patient queue here), then
+  ``pg_advisory_xact_lock(location_id, day)`` for every local day it books into, in sorted
+  order (no deadlocks between bookers: every booker takes at most one patient lock, always
+  before its location-day locks). Only then
   does it load the snapshot and re-check every rule, so two receptionists booking the same
   day are serialised and the limits no constraint can express (patients per monitor, starts
   per 15 minutes) hold. The exclusion constraints on chair and patient windows stay as the
@@ -150,6 +154,36 @@ def lock_location_days(session: Session, location_id: int, days: Iterable[dt.dat
         )
 
 
+# The first key of the patients' two-key advisory locks: negative, so never a location id
+# (the location-day locks' first key).
+PATIENT_LOCK_SPACE = -12
+
+
+def lock_for_booking(
+    session: Session, *, patient_id: int, location_id: int, days: Iterable[dt.date]
+) -> None:
+    """Take the patient's lock, then the location-day locks, in one statement (PostgreSQL;
+    SQLite's writers are already serialised).
+
+    The patient's lock makes the dose-spacing re-check see every other session of the
+    patient, wherever and whenever it is booked; the location-day locks serialise the limits
+    of one day. PostgreSQL evaluates a SELECT list left to right, so the order (patient, then
+    days sorted) is the one every booker uses and no two wait on each other in a cycle.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    calls = ["pg_advisory_xact_lock(:space, :patient_id)"]
+    params: dict[str, int] = {
+        "space": PATIENT_LOCK_SPACE,
+        "patient_id": patient_id,
+        "location_id": location_id,
+    }
+    for index, day in enumerate(sorted(set(days))):
+        calls.append(f"pg_advisory_xact_lock(:location_id, :day_{index})")
+        params[f"day_{index}"] = day.toordinal()
+    session.execute(sa.text(f"SELECT {', '.join(calls)}"), params)
+
+
 def _location_tz(session: Session, location_id: int) -> ZoneInfo:
     timezone = session.scalar(sa.select(Location.timezone).where(Location.id == location_id))
     if timezone is None:
@@ -193,7 +227,7 @@ def book_series(
             days = list(plan.dates)
         else:
             days = [choice.starts_at.astimezone(tz).date() for choice in choices]
-        lock_location_days(session, plan.location_id, days)
+        lock_for_booking(session, patient_id=patient_id, location_id=plan.location_id, days=days)
         snapshot = load_for_plan(
             session,
             patient_id=patient_id,
@@ -275,6 +309,7 @@ def _save_series(
         status=SeriesStatus.ACTIVE,
         created_by_id=actor.user_id,
         created_at=now,
+        min_hours_between=plan.min_hours_between,
     )
     session.add(series)
     appointments = [
@@ -358,7 +393,7 @@ def book_session(
     def work() -> Appointment:
         tz = _location_tz(session, location_id)
         day = to_instant(starts).astimezone(tz).date()
-        lock_location_days(session, location_id, [day])
+        lock_for_booking(session, patient_id=patient_id, location_id=location_id, days=[day])
         snapshot = load_snapshot(
             session,
             location_id=location_id,
@@ -543,7 +578,9 @@ def reschedule(
             )
         moves, shift = _planned_moves(session, target, scope, new_start, now=now_seconds)
         days = [moved.date() for _, moved in moves]
-        lock_location_days(session, target.location_id, days)
+        lock_for_booking(
+            session, patient_id=target.patient_id, location_id=target.location_id, days=days
+        )
         snapshot = load_snapshot(
             session,
             location_id=target.location_id,
@@ -678,10 +715,10 @@ def _touch(appointment: Appointment, now: dt.datetime) -> None:
 
 
 def _spacing_hours(appointment: Appointment) -> int:
+    """The spacing the session's series was planned with (a single session has none; dose
+    spacing still holds for it)."""
     series = appointment.series
-    if series is None or series.protocol is None:
-        return 0
-    return series.protocol.min_hours_between
+    return 0 if series is None else series.min_hours_between
 
 
 def _keep_or_replace(

@@ -62,6 +62,13 @@ class SpacingViolation(RuleViolation):
     rule = "spacing"
 
 
+class DoseSpacingViolation(RuleViolation):
+    """Two doses of one patient closer than their treatment types' minimum spacing, across
+    every series and single session (DESIGN §3 rule 7)."""
+
+    rule = "dose_spacing"
+
+
 class RemsNotEnrolled(RuleViolation):
     rule = "rems"
 

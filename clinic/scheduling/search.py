@@ -37,6 +37,7 @@ from .rules import (
     calendar,
     chair,
     check_candidate,
+    doses,
     monitor,
     patient,
     prescriber,
@@ -189,6 +190,7 @@ def evaluate_day(snapshot: Snapshot, day: dt.date, context: SearchContext) -> Da
         allowed = calendar.open_starts(view, allowed)
         allowed = rems.rems_starts(view, allowed)
         allowed = patient.free_starts(view, allowed)
+        allowed = doses.spaced_starts(view, allowed)
         prescribers = prescriber.usable_prescribers(view, allowed)
         if prescribers:
             allowed &= union(mask for _, mask in prescribers)

@@ -129,6 +129,10 @@ class Booked:
     ends: int  # end of monitoring: patient and monitor are taken until here
     busy_until: int  # chair busy until here (turnover)
     max_per_monitor: int
+    # Its treatment type's dose spacing in seconds (0: gives no dose), and its name, for
+    # the dose-spacing rule and its wording (``rules.doses``).
+    dose_seconds: int = 0
+    treatment_name: str = ""
 
 
 @dataclass(slots=True)
@@ -193,6 +197,7 @@ class TreatmentInfo:
     to_treatment_end: int  # seconds from start: prep + treatment
     patient_seconds: int  # prep + treatment + monitoring
     chair_seconds: int  # ... + turnover
+    dose_seconds: int = 0  # least time between this dose and another; 0: gives no dose
 
     def windows(self, starts: int) -> tuple[int, int, int]:
         """(treatment_ends, ends, busy_until) for a start, in seconds."""
@@ -208,6 +213,8 @@ class PatientInfo:
     id: int
     active: bool
     rems_enrolled_on: dt.date | None
+    # For refusals a receptionist reads ("Elena already has ..."); never logged.
+    given_name: str = ""
 
 
 class Snapshot:
@@ -237,6 +244,8 @@ class Snapshot:
         self._next_proposal_id = -1
         self._buckets: dict[int, list[Booked]] = defaultdict(list)
         self._longest = 0
+        # The patient's own live sessions, at every location (dose spacing reads them all).
+        self._own: list[Booked] = []
         for appointment in booked:
             self._index(appointment)
 
@@ -246,6 +255,8 @@ class Snapshot:
 
     def _index(self, appointment: Booked) -> None:
         self._buckets[appointment.starts // DAY].append(appointment)
+        if self.patient is not None and appointment.patient_id == self.patient.id:
+            self._own.append(appointment)
         self._longest = max(self._longest, appointment.busy_until - appointment.starts)
 
     def overlapping(self, start: int, end: int) -> list[Booked]:
@@ -279,6 +290,8 @@ class Snapshot:
             ends=ends,
             busy_until=busy_until,
             max_per_monitor=self.treatment.max_per_monitor,
+            dose_seconds=self.treatment.dose_seconds,
+            treatment_name=self.treatment.name,
         )
         self._next_proposal_id -= 1
         self._index(proposal)
@@ -289,6 +302,12 @@ class Snapshot:
         ids = set(appointment_ids)
         for bucket, appointments in self._buckets.items():
             self._buckets[bucket] = [a for a in appointments if a.id not in ids]
+        self._own = [a for a in self._own if a.id not in ids]
+
+    def patient_sessions(self) -> list[Booked]:
+        """The patient's live sessions in the snapshot, at any location, proposals included
+        (loaded as far either side as the longest dose spacing of any treatment type)."""
+        return self._own
 
     def first_of_series(self, series_id: int | None) -> Booked | None:
         """The earliest live session of a series in the snapshot (proposals included)."""
@@ -346,10 +365,11 @@ def load_snapshot(
     """Load the world for ``first_day``..``last_day`` (local dates) in seven queries.
 
     Appointments are read ``pad_hours`` either side of the range so that spacing to series
-    sessions just outside it is checked too. Raises ``NotFound`` for a missing location,
-    treatment type or patient.
+    sessions just outside it is checked too; the patient's own sessions, at every location,
+    as far as the longest dose spacing of any treatment type. Raises ``NotFound`` for a
+    missing location, treatment type or patient.
     """
-    location, treatment, patient = _load_location_treatment_patient(
+    location, treatment, patient, longest_dose_hours = _load_location_treatment_patient(
         session, location_id, treatment_type_id, patient_id
     )
     location.closures = _load_closures(session, location_id, first_day, last_day)
@@ -365,7 +385,14 @@ def load_snapshot(
         patient=patient,
         chairs=chairs,
         staff=staff,
-        booked=_load_booked(session, location_id, patient_id, sorted(staff), window),
+        booked=_load_booked(
+            session,
+            location_id,
+            patient_id,
+            sorted(staff),
+            window,
+            patient_pad=dt.timedelta(hours=max(pad_hours, longest_dose_hours)),
+        ),
         first_day=first_day,
         last_day=last_day,
     )
@@ -396,12 +423,22 @@ class _Window:
 
 def _load_location_treatment_patient(
     session: Session, location_id: int, treatment_type_id: int, patient_id: int | None
-) -> tuple[LocationInfo, TreatmentInfo, PatientInfo | None]:
-    """Query 1: the location with its opening hours, the treatment type and the patient's
-    booking facts, in one SELECT."""
+) -> tuple[LocationInfo, TreatmentInfo, PatientInfo | None, int]:
+    """Query 1: the location with its opening hours, the treatment type, the patient's
+    booking facts and the longest dose spacing of any treatment type, in one SELECT."""
+    longest_dose = (
+        sa.select(sa.func.coalesce(sa.func.max(TreatmentType.min_hours_between_doses), 0))
+        .scalar_subquery()
+        .label("longest_dose_hours")
+    )
     query = (
         sa.select(
-            Location, TreatmentType, OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes
+            Location,
+            TreatmentType,
+            OpeningHours.weekday,
+            OpeningHours.opens,
+            OpeningHours.closes,
+            longest_dose,
         )
         .select_from(Location)
         .join(TreatmentType, TreatmentType.id == treatment_type_id)
@@ -410,7 +447,7 @@ def _load_location_treatment_patient(
     )
     if patient_id is not None:
         query = query.join(Patient, Patient.id == patient_id).add_columns(
-            Patient.active, Patient.rems_enrolled_on
+            Patient.active, Patient.rems_enrolled_on, Patient.given_name
         )
     rows: list[Any] = list(session.execute(query).all())
     if not rows:
@@ -421,7 +458,12 @@ def _load_location_treatment_patient(
         if row[2] is not None:
             opening[row[2]].append((row[3], row[4]))
     patient = (
-        PatientInfo(id=patient_id, active=rows[0][5], rems_enrolled_on=rows[0][6])
+        PatientInfo(
+            id=patient_id,
+            active=rows[0][6],
+            rems_enrolled_on=rows[0][7],
+            given_name=rows[0][8],
+        )
         if patient_id is not None
         else None
     )
@@ -433,7 +475,7 @@ def _load_location_treatment_patient(
         opening={day: sorted(spans) for day, spans in opening.items()},
         closures={},
     )
-    return location, treatment_info(rows[0][1]), patient
+    return location, treatment_info(rows[0][1]), patient, int(rows[0][5] or 0)
 
 
 def _load_closures(
@@ -554,13 +596,31 @@ def _load_booked(
     patient_id: int | None,
     staff_ids: list[int],
     window: _Window,
+    *,
+    patient_pad: dt.timedelta,
 ) -> list[Booked]:
-    """Query 7: live appointments that share the location, the patient or a monitor."""
+    """Query 7: live appointments that share the location or a monitor, and the patient's
+    own at every location, read further either side (``patient_pad``, the dose spacing)."""
     who = [Appointment.location_id == location_id]
-    if patient_id is not None:
-        who.append(Appointment.patient_id == patient_id)
     if staff_ids:
         who.append(Appointment.monitor_id.in_(staff_ids))
+    near = sa.and_(
+        sa.or_(*who),
+        Appointment.starts_at >= window.earliest_start,
+        Appointment.starts_at < window.end_at + window.pad,
+        Appointment.busy_until > window.start_at - window.pad,
+    )
+    if patient_id is not None:
+        pad = max(patient_pad, window.pad)
+        near = sa.or_(
+            near,
+            sa.and_(
+                Appointment.patient_id == patient_id,
+                Appointment.starts_at >= window.start_at - pad - dt.timedelta(days=1),
+                Appointment.starts_at < window.end_at + pad,
+                Appointment.busy_until > window.start_at - pad,
+            ),
+        )
     rows = session.execute(
         sa.select(
             Appointment.id,
@@ -574,15 +634,11 @@ def _load_booked(
             EpochSeconds(Appointment.ends_at),
             EpochSeconds(Appointment.busy_until),
             TreatmentType.max_patients_per_monitor,
+            TreatmentType.min_hours_between_doses * 3600,
+            TreatmentType.name,
         )
         .join(TreatmentType, TreatmentType.id == Appointment.treatment_type_id)
-        .where(
-            sa.or_(*who),
-            Appointment.status.not_in(sorted(RELEASED_STATUSES)),
-            Appointment.starts_at >= window.earliest_start,
-            Appointment.starts_at < window.end_at + window.pad,
-            Appointment.busy_until > window.start_at - window.pad,
-        )
+        .where(near, Appointment.status.not_in(sorted(RELEASED_STATUSES)))
     )
     return [Booked(*row) for row in rows]
 
@@ -602,6 +658,7 @@ def treatment_info(treatment: TreatmentType) -> TreatmentInfo:
         to_treatment_end=to_treatment_end,
         patient_seconds=patient_seconds,
         chair_seconds=patient_seconds + treatment.turnover_minutes * 60,
+        dose_seconds=treatment.min_hours_between_doses * 3600,
     )
 
 

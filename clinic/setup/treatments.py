@@ -45,6 +45,12 @@ class TreatmentTypeInput:
     needs_escort: bool = True
     patient_notice: str = ""
     active: bool = True
+    # Least hours between two doses for one patient, across every series (0: no dose).
+    min_hours_between_doses: int | None = 24
+
+
+# Four weeks: the longest spacing a plan may have too (``scheduling.plans``).
+MAX_DOSE_SPACING_HOURS = 24 * 28
 
 
 def _minutes(errors: dict[str, str], name: str, value: int | None, low: int, high: int) -> int:
@@ -88,6 +94,12 @@ def save_treatment_type(
     kinds = parse_certification_kinds(data.required_certifications)
     if any(len(kind) > 40 for kind in kinds):
         errors["required_certifications"] = "Each certification kind may be at most 40 characters."
+    dose_hours = data.min_hours_between_doses
+    if dose_hours is None or not 0 <= dose_hours <= MAX_DOSE_SPACING_HOURS:
+        errors["min_hours_between_doses"] = (
+            f"Enter the least hours between two doses, from 0 to {MAX_DOSE_SPACING_HOURS} "
+            "(0 if this treatment gives no dose)."
+        )
     notice = (data.patient_notice or "").strip()
     if len(notice) > 1000:
         errors["patient_notice"] = "Use at most 1000 characters."
@@ -114,6 +126,7 @@ def save_treatment_type(
         "needs_escort": bool(data.needs_escort),
         "patient_notice": notice,
         "active": bool(data.active),
+        "min_hours_between_doses": dose_hours,
     }
     if treatment_type_id is None:
         treatment_type = TreatmentType(**values)

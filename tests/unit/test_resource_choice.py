@@ -35,8 +35,11 @@ def book(session: Any, clinic: World, patient: int, when: dt.datetime, **kwargs:
     )
 
 
-def searched_chair(session: Any, clinic: World, patient: int, when: dt.datetime) -> int:
-    """The chair the series search would pick at exactly ``when``."""
+def searched_chair(
+    session: Any, clinic: World, patient: int, when: dt.datetime, *, moving: int | None = None
+) -> int:
+    """The chair the series search would pick at exactly ``when`` (for the session
+    ``moving``, whose old time a reschedule frees)."""
     plan = plan_custom(
         treatment_type_id=clinic.iv.id,
         location_id=clinic.location.id,
@@ -52,6 +55,8 @@ def searched_chair(session: Any, clinic: World, patient: int, when: dt.datetime)
         settings=DEFAULT_SETTINGS,
         now=now,
     )
+    if moving is not None:
+        snapshot.remove([moving])
     result = evaluate_day(
         snapshot, plan.dates[0], SearchContext(now=now, settings=DEFAULT_SETTINGS)
     )
@@ -75,7 +80,7 @@ def test_a_reschedule_that_loses_its_chair_gets_the_searchs_chair(session, clini
     book(session, clinic, 1, at(TUESDAY, "12:00"), chair_id=third)
     block_chair(session, clinic.iv_chairs[0], at(TUESDAY, "13:00"), at(TUESDAY, "18:00"), "repair")
     new_start = at(TUESDAY, "14:00")
-    expected = searched_chair(session, clinic, 0, new_start)
+    expected = searched_chair(session, clinic, 0, new_start, moving=moving.id)
     (moved,) = reschedule(
         session,
         appointment_id=moving.id,

@@ -2,10 +2,12 @@
 
 For a random world (chairs with random capabilities and blocks, staff with random
 certifications, shifts and time off, other bookings, opening hours, sometimes a closure, a
-prescriber-needing or REMS treatment sometimes, a series spacing), every grid start of the
-day times every chair, monitor and prescriber is feasible for ``search.evaluate_day`` exactly
-when ``rules.check_candidate`` finds no violation. The worlds are built in memory as
-``Snapshot`` objects, so hundreds of thousands of candidates take seconds.
+prescriber-needing or REMS treatment sometimes, a series spacing, the patient's other doses
+the days before and after, here or at another location, with their own dose spacing), every
+grid start of the day times every chair, monitor and prescriber is feasible for
+``search.evaluate_day`` exactly when ``rules.check_candidate`` finds no violation. The
+worlds are built in memory as ``Snapshot`` objects, so hundreds of thousands of candidates
+take seconds.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def treatments(draw: st.DrawFn) -> TreatmentInfo:
         to_treatment_end=to_end,
         patient_seconds=patient_seconds,
         chair_seconds=patient_seconds + turnover * 60,
+        dose_seconds=draw(st.sampled_from([0, 3 * HOUR, 24 * HOUR, 48 * HOUR])),
     )
 
 
@@ -162,6 +165,28 @@ def worlds(draw: st.DrawFn) -> tuple[Snapshot, SearchContext, dt.date]:
                 ends=ends,
                 busy_until=ends + draw(st.integers(0, 4)) * 5 * 60,
                 max_per_monitor=draw(st.integers(1, 3)),
+                dose_seconds=draw(st.sampled_from([0, 3 * HOUR, 24 * HOUR])),
+                treatment_name="IV ketamine infusion",
+            )
+        )
+    # The patient's doses on the days around, here or elsewhere (dose spacing reaches them).
+    for booking_id in range(100, 100 + draw(st.integers(0, 3))):
+        starts = at(day, draw(st.integers(-30 * 12, 54 * 12)) * 5)
+        booked.append(
+            Booked(
+                id=booking_id,
+                patient_id=PATIENT,
+                series_id=None,
+                location_id=draw(st.sampled_from([1, 2])),
+                chair_id=99,
+                monitor_id=99,
+                prescriber_id=None,
+                starts=starts,
+                ends=starts + 90 * 60,
+                busy_until=starts + 100 * 60,
+                max_per_monitor=1,
+                dose_seconds=draw(st.sampled_from([0, 24 * HOUR, 48 * HOUR])),
+                treatment_name="Esketamine nasal spray",
             )
         )
     snapshot = Snapshot(

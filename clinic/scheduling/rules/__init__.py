@@ -11,7 +11,8 @@ Each family module holds the three faces of its rule, side by side, so that chan
   because ..." sentence, in a receptionist's words.
 
 Families: ``calendar`` (opening hours, closures, past), ``rems``, ``patient`` (active,
-overlap with own sessions, series spacing), ``chair``, ``monitor`` (certifications, on site,
+overlap with own sessions, series spacing), ``doses`` (dose spacing across everything the
+patient has booked), ``chair``, ``monitor`` (certifications, on site,
 patients per monitor, starts per 15 minutes) and ``prescriber``; ``on_site`` (on shift and
 not off) serves the last two. ``check_candidate`` below and ``search.evaluate_day`` compose
 them; ``tests/unit/test_rules_agree.py`` holds the two to the same answer on random days.
@@ -29,6 +30,7 @@ from ..snapshot import Snapshot
 from .base import LEVELLING_WINDOW, CheckContext, DayView, NoStartOnDay, Violation, local_date
 from .calendar import check_calendar, opening_problem
 from .chair import check_chair
+from .doses import check_doses
 from .monitor import (
     certification_problem,
     check_monitor,
@@ -52,6 +54,7 @@ __all__ = [
     "check_calendar",
     "check_candidate",
     "check_chair",
+    "check_doses",
     "check_monitor",
     "check_patient",
     "check_prescriber",
@@ -70,11 +73,12 @@ __all__ = [
 
 def check_time(snapshot: Snapshot, starts: int, context: CheckContext) -> list[Violation]:
     """The rules no choice of chair, monitor or prescriber can fix: the calendar, REMS, and
-    the patient's other sessions and series spacing."""
+    the patient's other sessions, series spacing and dose spacing."""
     return (
         check_calendar(snapshot, starts, context)
         + check_rems(snapshot, starts)
         + check_patient(snapshot, starts, context)
+        + check_doses(snapshot, starts)
     )
 
 

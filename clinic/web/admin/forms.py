@@ -194,6 +194,10 @@ class TreatmentTypeForm(FlaskForm):
         "Monitor must hold (comma-separated)", validators=[Length(max=300)]
     )
     max_patients_per_monitor = IntegerField("Patients per monitor (max)", max_length=3)
+    # A post without the field (an older page) keeps the usual day; a blank one is refused.
+    min_hours_between_doses = IntegerField(
+        "Least hours between two doses for one patient", max_length=4, default="24"
+    )
     needs_prescriber_on_site = BooleanField("A prescriber must be on site")
     needs_rems_enrollment = BooleanField("Patient must be REMS-enrolled")
     needs_escort = BooleanField("Patient needs an escort home", default=True)
@@ -219,6 +223,7 @@ class TreatmentTypeForm(FlaskForm):
             needs_escort=bool(self.needs_escort.data),
             patient_notice=self.patient_notice.data or "",
             active=bool(self.active.data),
+            min_hours_between_doses=self.min_hours_between_doses.value,
         )
 
 

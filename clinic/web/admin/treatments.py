@@ -16,7 +16,11 @@ from . import bp
 from .forms import ProtocolForm, TreatmentTypeForm
 
 # What the add forms start with: the usual prep and turnover, one patient per monitor, a day.
-NEW_TREATMENT_DEFAULTS = {"prep_minutes": "15", "turnover_minutes": "15"}
+NEW_TREATMENT_DEFAULTS = {
+    "prep_minutes": "15",
+    "turnover_minutes": "15",
+    "min_hours_between_doses": "24",
+}
 NEW_TREATMENT_RATIO = "1"
 NEW_PROTOCOL_SPACING = "24"
 DURATION_FIELDS = (
@@ -25,6 +29,7 @@ DURATION_FIELDS = (
     "monitoring_minutes",
     "turnover_minutes",
     "max_patients_per_monitor",
+    "min_hours_between_doses",
 )
 
 
