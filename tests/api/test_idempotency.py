@@ -18,6 +18,7 @@ from clinic.extensions import db
 from clinic.models import Appointment, IdempotencyKey, Patient, Series, User
 from tests.api.conftest import ApiClient, problem
 from tests.api.test_booking import Clinic, _choice
+from tests.builders import NOW
 
 KEY = "7f1d3c52-1b4e-4d59-9a57-3f0f3c1f2a10"
 
@@ -147,7 +148,7 @@ def test_a_key_still_in_flight_is_a_409(app, clinic):
             fingerprint=fingerprint("POST", "/api/v1/patients?", json.dumps(body).encode()),
             method="POST",
             path="/api/v1/patients?",
-            now=dt.datetime.now(dt.UTC),
+            now=NOW,
         )
     before = count(app, Patient)
     refused = problem(
@@ -176,8 +177,8 @@ def test_expired_keys_are_pruned_and_may_be_used_again(app, clinic):
     with app.app_context():
         db.session.execute(
             sa.update(IdempotencyKey).values(
-                created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=25),
-                expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+                created_at=NOW - dt.timedelta(hours=25),
+                expires_at=NOW - dt.timedelta(hours=1),
             )
         )
         db.session.commit()
@@ -185,9 +186,9 @@ def test_expired_keys_are_pruned_and_may_be_used_again(app, clinic):
     again = clinic.api.post("/patients", json=patient_body(10), headers=headers)
     assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
     with app.app_context():
-        db.session.execute(sa.update(IdempotencyKey).values(expires_at=dt.datetime.now(dt.UTC)))
+        db.session.execute(sa.update(IdempotencyKey).values(expires_at=NOW))
         db.session.commit()
-        assert prune_idempotency_keys(db.session(), now=dt.datetime.now(dt.UTC)) == 1
+        assert prune_idempotency_keys(db.session(), now=NOW) == 1
         db.session.commit()
     assert count(app, IdempotencyKey) == 0
 
