@@ -10,6 +10,9 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from . import auth, main
+    from .converters import register_converters
+
+    register_converters(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)

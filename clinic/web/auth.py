@@ -8,7 +8,6 @@ Attempts are throttled per account in the database and audited.
 from __future__ import annotations
 
 import math
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -35,6 +34,7 @@ from ..models import User
 from ..security.web import SESSION_KEY
 from ..security.web import load_user as load_session_user
 from .access import current_actor
+from .formtools import is_same_site_path
 
 bp = Blueprint("auth", __name__)
 
@@ -56,13 +56,8 @@ class LoginForm(FlaskForm):
 
 
 def safe_next_url(target: str | None) -> str:
-    """Only same-site paths: an absolute or protocol-relative URL would be an open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return url_for("main.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or "\\" in target:
-        return url_for("main.home")
-    return target
+    """Only same-site paths that fit in a header; anything else goes home."""
+    return target if target is not None and is_same_site_path(target) else url_for("main.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
