@@ -119,7 +119,7 @@ def export() -> Response | tuple[str, int]:
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
         writer.writerow(CSV_HEADER)
         for event in iter_audit(db.session(), query=query):
             writer.writerow(csv_row(event, tz))
