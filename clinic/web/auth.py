@@ -27,6 +27,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..accounts.login import ThrottlePolicy, authenticate
+from ..accounts.passwords import MAX_PASSWORD_LENGTH
 from ..accounts.sessions import log_out
 from ..clock import now
 from ..extensions import db, login_manager
@@ -52,7 +53,9 @@ def load_user(user_id: str) -> User | None:
 
 class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=80)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
 
 
 def safe_next_url(target: str | None) -> str:
