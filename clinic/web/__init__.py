@@ -28,6 +28,9 @@ def register_blueprints(app: Flask) -> None:
 
     register_api(app)
     app.register_blueprint(tokens.bp)
+    from . import lockouts
+
+    app.register_blueprint(lockouts.bp)
     from . import admin, board, patients, series
 
     for blueprint in (board.bp, patients.bp, series.bp, admin.bp):

@@ -7,6 +7,7 @@ Attempts are throttled per account in the database and audited.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from flask import (
@@ -26,7 +27,7 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ..accounts.login import ThrottlePolicy, authenticate
+from ..accounts.login import Throttle, ThrottlePolicy, authenticate
 from ..accounts.passwords import MAX_PASSWORD_LENGTH
 from ..accounts.sessions import log_out
 from ..clock import now
@@ -63,6 +64,30 @@ def safe_next_url(target: str | None) -> str:
     return target if target is not None and is_same_site_path(target) else url_for("main.home")
 
 
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}{'s' if count != 1 else ''}"
+
+
+def throttle_message(throttle: Throttle | None, wait: dt.timedelta) -> str:
+    """What a throttled login is told; it names no account and no address."""
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    if throttle is Throttle.SLOWED:
+        return (
+            "Too many failed logins from this network. Wait "
+            f"{_plural(seconds, 'second')} and try again."
+        )
+    minutes = _plural(max(1, math.ceil(seconds / 60)), "minute")
+    if throttle is Throttle.ADDRESS:
+        return (
+            f"Too many failed logins from this network. Try again in {minutes}, "
+            "or ask an administrator to lift the lockout."
+        )
+    return (
+        f"Too many failed login attempts for this account. Try again in {minutes}, "
+        "or ask an administrator."
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | tuple[str, int] | str:
     if current_user.is_authenticated:
@@ -79,12 +104,7 @@ def login() -> Response | tuple[str, int] | str:
             policy=ThrottlePolicy.from_config(current_app.config),
         )
         if outcome.locked_until is not None:
-            minutes = max(1, math.ceil((outcome.locked_until - current).total_seconds() / 60))
-            flash(
-                "Too many failed login attempts for this account. Try again in "
-                f"{minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator.",
-                "error",
-            )
+            flash(throttle_message(outcome.throttle, outcome.locked_until - current), "error")
             return render_template("auth/login.html", form=form), 429
         if not outcome.succeeded or outcome.user is None or outcome.login_session is None:
             flash("Unknown username or wrong password.", "error")
