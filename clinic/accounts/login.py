@@ -3,11 +3,26 @@
 Attempts are rows in ``login_attempt``, so five wrong passwords sent to five gunicorn workers
 on three machines lock the account just as surely as five sent to one. Plain Python: the
 login view calls :func:`authenticate` with the clock and the session.
+
+Two limits (ASVS 2.2.1):
+
+- **per account**: ``max_failures`` wrong passwords lock that username for ``lockout``;
+- **per source address**, against password spraying (one guess each at many usernames):
+  a clinic's whole front desk often shares one address, so the limit is higher and comes in
+  two steps. After ``address_slow_after`` failures from an address within ``window``, each
+  further attempt from it must wait a delay that doubles with every failure (1 s, 2 s,
+  4 s ... up to ``address_max_delay``): a desk that mistypes now and then never notices,
+  a script is slowed to a crawl. At ``address_max_failures`` the address is locked for
+  ``lockout``. A success does not reset the address count (a sprayer's own valid login
+  must not clear the way), but the count only looks back ``window``.
+
+Administrators see the current lockouts and can lift one (``clinic.accounts.lockouts``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +47,11 @@ class ThrottlePolicy:
     max_failures: int = 5
     window: dt.timedelta = dt.timedelta(minutes=15)
     lockout: dt.timedelta = dt.timedelta(minutes=15)
+    address_slow_after: int = 10
+    # Reachable within the window only by someone who waits out every delay (about ten
+    # minutes of steady guessing); a desk's typos never get near it.
+    address_max_failures: int = 25
+    address_max_delay: dt.timedelta = dt.timedelta(seconds=60)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ThrottlePolicy:
@@ -39,15 +59,34 @@ class ThrottlePolicy:
             max_failures=int(config.get("LOGIN_MAX_FAILURES", 5)),
             window=dt.timedelta(minutes=float(config.get("LOGIN_WINDOW_MINUTES", 15))),
             lockout=dt.timedelta(minutes=float(config.get("LOGIN_LOCKOUT_MINUTES", 15))),
+            address_slow_after=int(config.get("LOGIN_ADDRESS_SLOW_AFTER", 10)),
+            address_max_failures=int(config.get("LOGIN_ADDRESS_MAX_FAILURES", 25)),
+            address_max_delay=dt.timedelta(
+                seconds=float(config.get("LOGIN_ADDRESS_MAX_DELAY_SECONDS", 60))
+            ),
         )
+
+    def address_delay(self, failures: int) -> dt.timedelta:
+        """How long an address with ``failures`` recent failures waits after the latest."""
+        if failures < self.address_slow_after:
+            return dt.timedelta(0)
+        doublings = min(failures - self.address_slow_after, 30)
+        return min(dt.timedelta(seconds=2**doublings), self.address_max_delay)
+
+
+class Throttle(enum.Enum):
+    ACCOUNT = "account"  # this username is locked
+    ADDRESS = "address"  # this source address is locked
+    SLOWED = "slowed"  # this source address must wait a little before its next attempt
 
 
 @dataclass(frozen=True, slots=True)
 class LoginOutcome:
     user: User | None = None
     login_session: LoginSession | None = None
-    # Set when the attempt was refused unchecked because the account is throttled.
+    # Set when the attempt was refused unchecked because the account or address is throttled.
     locked_until: dt.datetime | None = None
+    throttle: Throttle | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -82,6 +121,49 @@ def locked_until(
     return until if until > now else None
 
 
+def address_locked_until(
+    session: Session, *, source_address: str | None, now: dt.datetime, policy: ThrottlePolicy
+) -> tuple[dt.datetime, Throttle] | None:
+    """When the address may try again (and why), or None if it may try now."""
+    if not source_address:
+        return None
+    failures = session.scalars(
+        sa.select(LoginAttempt.at)
+        .where(
+            LoginAttempt.source_address == source_address[:64],
+            sa.not_(LoginAttempt.succeeded),
+            LoginAttempt.at > now - policy.window,
+        )
+        .order_by(LoginAttempt.at.desc())
+        .limit(policy.address_max_failures)
+    ).all()
+    if not failures:
+        return None
+    if len(failures) >= policy.address_max_failures:
+        until = failures[0] + policy.lockout
+        return (until, Throttle.ADDRESS) if until > now else None
+    until = failures[0] + policy.address_delay(len(failures))
+    return (until, Throttle.SLOWED) if until > now else None
+
+
+def throttled_until(
+    session: Session,
+    *,
+    username: str,
+    source_address: str | None,
+    now: dt.datetime,
+    policy: ThrottlePolicy,
+) -> tuple[dt.datetime, Throttle] | None:
+    """The later of the account's and the address's limits, or None if neither applies."""
+    found = []
+    if (until := locked_until(session, username=username, now=now, policy=policy)) is not None:
+        found.append((until, Throttle.ACCOUNT))
+    address = address_locked_until(session, source_address=source_address, now=now, policy=policy)
+    if address is not None:
+        found.append(address)
+    return max(found, key=lambda item: item[0]) if found else None
+
+
 @functools.cache
 def _decoy_hash() -> str:
     return generate_password_hash("decoy password for unknown users", method="scrypt")
@@ -110,17 +192,21 @@ def authenticate(
         user_id=user.id if user else None, username=username, source_address=source_address
     )
 
-    if (until := locked_until(session, username=username, now=now, policy=policy)) is not None:
+    throttled = throttled_until(
+        session, username=username, source_address=source_address, now=now, policy=policy
+    )
+    if throttled is not None:
+        until, throttle = throttled
         record_event(
             session,
             actor,
             action="auth.login_throttled",
             entity_type="user",
             entity_id=user.id if user else None,
-            summary="refused unchecked: too many failed attempts",
+            summary=f"refused unchecked: too many failed attempts ({throttle.value})",
         )
         session.commit()
-        return LoginOutcome(locked_until=until)
+        return LoginOutcome(locked_until=until, throttle=throttle)
 
     if user is None:
         check_password_hash(_decoy_hash(), password)

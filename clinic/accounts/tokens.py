@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import Actor, record_event
 from ..models import ApiToken, User
+from ..text import text_problem
 from .errors import TokenError
 
 # Recognisable in logs and secret scanners, like "ghp_" for GitHub.
@@ -47,6 +48,8 @@ def create_token(
         raise TokenError(f"There is no user named {username.strip()!r}.")
     if not user.active:
         raise TokenError(f"User {user.username} is deactivated; activate them first.")
+    if problem := text_problem(name):
+        raise TokenError(problem)
     name = name.strip()
     if len(name) > MAX_NAME_LENGTH:
         raise TokenError(f"The token name must be at most {MAX_NAME_LENGTH} characters.")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import Actor, record_event
 from ..models import Role, Staff, User
+from ..text import text_problem
 from .errors import UserError
 from .passwords import password_problem
 from .queries import get_user, user_by_name
@@ -25,6 +26,8 @@ ROLE_CHOICES = "admin, receptionist or nurse"
 
 
 def _username_problem(session: Session, username: str) -> str | None:
+    if problem := text_problem(username):
+        return problem
     if not username or len(username) > MAX_USERNAME_LENGTH or any(ch.isspace() for ch in username):
         return f"Enter a username of 1 to {MAX_USERNAME_LENGTH} characters without spaces."
     existing = user_by_name(session, username)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -23,11 +25,24 @@ from pydantic import (
 )
 
 from ..models import AppointmentStatus, Route, SeriesStatus, StaffRole
+from ..text import MULTILINE_TEXT_PATTERN, TEXT_PATTERN, checked_text
 
 MAX_ID = 2**31 - 1
 
-# Text the database can store: PostgreSQL refuses NUL in text, so it is refused at the door.
-Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+# Text people type: no control or text-direction characters (NUL among them, which
+# PostgreSQL cannot store), refused at the door by the one rule in clinic.text.
+# The pattern only documents the rule for clients (and schema-driven tests); the validator
+# applies it, with a message a person can act on.
+Text = Annotated[
+    str,
+    AfterValidator(checked_text),
+    WithJsonSchema({"type": "string", "pattern": TEXT_PATTERN}),
+]
+MultilineText = Annotated[
+    str,
+    AfterValidator(partial(checked_text, multiline=True)),
+    WithJsonSchema({"type": "string", "pattern": MULTILINE_TEXT_PATTERN}),
+]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # The calendar the schedule can sensibly talk about. Dates far outside it (year 1, year
 # 9999) are refused at the door: arithmetic on them overflows, and no clinic books there.
@@ -175,7 +190,7 @@ class PatientCreate(Input):
     escort_name: Text | None = None
     escort_phone: Text | None = None
     rems_enrolled_on: dt.date | None = None
-    notes: Text = ""
+    notes: MultilineText = ""
     active: bool = True
 
 

@@ -5,6 +5,7 @@ at once as CSV. Plain Python; the admin page (``clinic.web.audit``) calls it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -15,8 +16,11 @@ from sqlalchemy.orm import Session
 from ..models import AuditEvent, User
 
 EXPORT_BATCH = 500
-# Cells a spreadsheet would run as a formula ("=HYPERLINK(...)"): defused with a quote.
+# Cells a spreadsheet would run as a formula ("=HYPERLINK(...)"): defused with a quote
+# (OWASP "CSV Injection"). A spreadsheet set to split on ";" (most of Europe) or tabs sees a
+# new cell after each separator inside ours, so a trigger there is defused as well.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_TRIGGER_AFTER_SEPARATOR = re.compile(r"([,;\t\r\n|][\s\"']*)([=+\-@])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,4 +177,9 @@ def csv_row(event: AuditEvent | sa.Row[tuple[object, ...]], tz: ZoneInfo) -> lis
 
 
 def defuse_formula(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """``value`` with a ``'`` before every formula trigger a spreadsheet could see starting a
+    cell, whatever separator it splits on. Writers must also quote every field
+    (``csv.QUOTE_ALL``), so a separator inside a cell does not end it for a reader that
+    uses the same separator."""
+    value = _TRIGGER_AFTER_SEPARATOR.sub(r"\1'\2", value)
+    return "'" + value if value.lstrip(' "').startswith(FORMULA_STARTS) else value

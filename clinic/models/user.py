@@ -68,7 +68,10 @@ class LoginAttempt(Base):
     """Kept in the database so throttling holds across processes and machines."""
 
     __tablename__ = "login_attempt"
-    __table_args__ = (sa.Index("ix_login_attempt_username_at", "username", "at"),)
+    __table_args__ = (
+        sa.Index("ix_login_attempt_username_at", "username", "at"),
+        sa.Index("ix_login_attempt_source_address_at", "source_address", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(80))

@@ -15,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from ..errors import Invalid, NotFound
 from ..notify.phone import DEFAULT_PHONE_REGION, normalise_phone
+from ..text import text_problem
 
 OLDEST_BIRTH_YEAR = 1900
 MRN_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
@@ -104,6 +105,15 @@ def clean_patient_input(
 ) -> CleanPatient:
     """Check every field and collect all problems at once, so the form shows them together."""
     errors: dict[str, str] = {}
+    # Checked before anything else touches them: collapsing whitespace would hide some.
+    for name, raw, multiline in (
+        ("given_name", data.given_name, False),
+        ("family_name", data.family_name, False),
+        ("escort_name", data.escort_name, False),
+        ("notes", data.notes, True),
+    ):
+        if problem := text_problem(raw, multiline=multiline):
+            errors[name] = problem
 
     mrn = (data.mrn or "").strip()
     if not mrn:
@@ -114,6 +124,8 @@ def clean_patient_input(
     given_name = _text(data.given_name, limit=200)
     family_name = _text(data.family_name, limit=200)
     for name, value in (("given_name", given_name), ("family_name", family_name)):
+        if name in errors:
+            continue
         if not value:
             errors[name] = "Enter the " + ("first" if name == "given_name" else "last") + " name."
         elif len(value) > 80:
@@ -151,7 +163,7 @@ def clean_patient_input(
         errors["escort_phone"] = str(error)
 
     escort_name = _text(data.escort_name, limit=200) or None
-    if escort_name and len(escort_name) > 120:
+    if escort_name and len(escort_name) > 120 and "escort_name" not in errors:
         errors["escort_name"] = "Use at most 120 characters."
 
     rems_enrolled_on: dt.date | None = None
@@ -167,7 +179,7 @@ def clean_patient_input(
         errors["sms_opt_in"] = "Text reminders need a mobile phone number."
 
     notes = (data.notes or "").strip()
-    if len(notes) > 5000:
+    if len(notes) > 5000 and "notes" not in errors:
         errors["notes"] = "Notes may be at most 5000 characters."
 
     if errors:

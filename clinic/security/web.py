@@ -6,9 +6,6 @@ Installed by :func:`clinic.security.init_app` from ``create_app``.
 
 from __future__ import annotations
 
-import logging
-import re
-
 from flask import (
     Flask,
     current_app,
@@ -182,22 +179,9 @@ def apply_proxy_fix(app: Flask) -> None:
 
 # --- Logs ---------------------------------------------------------------------------------
 
-# "/patients?q=Jane+Doe" -> "/patients?[query hidden]": query strings carry search terms.
-QUERY_STRING = re.compile(r"\?[^\s\"']*")
-
-
-class QueryStringRedactor(logging.Filter):
-    """Hides query strings in the development server's request log (patient searches)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "?" in message:
-            record.msg = QUERY_STRING.sub("?[query hidden]", message)
-            record.args = ()
-        return True
-
 
 def install_log_redaction() -> None:
-    werkzeug_logger = logging.getLogger("werkzeug")
-    if not any(isinstance(f, QueryStringRedactor) for f in werkzeug_logger.filters):
-        werkzeug_logger.addFilter(QueryStringRedactor())
+    """Query strings and secrets in paths never reach a log: ``clinic.redaction``."""
+    from ..redaction import install
+
+    install()

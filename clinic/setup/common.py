@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..audit import Actor, record_event
 from ..errors import Invalid, NotFound
 from ..scheduling.shifts import local_instant
+from ..text import TEXT_MESSAGE, text_problem
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -59,6 +60,10 @@ def audit(
 
 
 def clean_text(value: str | None, limit: int) -> str:
+    """``value`` with its whitespace collapsed; a control or text-direction character in it
+    refuses the whole change (``clinic.text``), before collapsing could hide it."""
+    if text_problem(value):
+        raise SetupError(TEXT_MESSAGE)
     return " ".join((value or "").split())[: limit + 1]
 
 

@@ -10,6 +10,9 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from . import auth, main
+    from .converters import register_converters
+
+    register_converters(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
@@ -25,6 +28,9 @@ def register_blueprints(app: Flask) -> None:
 
     register_api(app)
     app.register_blueprint(tokens.bp)
+    from . import lockouts
+
+    app.register_blueprint(lockouts.bp)
     from . import admin, board, patients, series
 
     for blueprint in (board.bp, patients.bp, series.bp, admin.bp):

@@ -30,6 +30,7 @@ from ..extensions import db
 from ..permissions import Permission
 from ..setup.queries import display_timezone
 from .access import current_actor, require
+from .formtools import within_calendar
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -46,8 +47,8 @@ class AuditFilterForm(FlaskForm):
     action = StringField(
         "Action", validators=[Optional(), Length(max=60)], description="e.g. auth. or patient"
     )
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = DateField("From", validators=[Optional(), within_calendar])
+    date_to = DateField("To", validators=[Optional(), within_calendar])
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
@@ -118,7 +119,7 @@ def export() -> Response | tuple[str, int]:
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
         writer.writerow(CSV_HEADER)
         for event in iter_audit(db.session(), query=query):
             writer.writerow(csv_row(event, tz))

@@ -7,8 +7,8 @@ Attempts are throttled per account in the database and audited.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -27,7 +27,8 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ..accounts.login import ThrottlePolicy, authenticate
+from ..accounts.login import Throttle, ThrottlePolicy, authenticate
+from ..accounts.passwords import MAX_PASSWORD_LENGTH
 from ..accounts.sessions import log_out
 from ..clock import now
 from ..extensions import db, login_manager
@@ -35,6 +36,7 @@ from ..models import User
 from ..security.web import SESSION_KEY
 from ..security.web import load_user as load_session_user
 from .access import current_actor
+from .formtools import is_same_site_path
 
 bp = Blueprint("auth", __name__)
 
@@ -52,17 +54,38 @@ def load_user(user_id: str) -> User | None:
 
 class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=80)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
 
 
 def safe_next_url(target: str | None) -> str:
-    """Only same-site paths: an absolute or protocol-relative URL would be an open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return url_for("main.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or "\\" in target:
-        return url_for("main.home")
-    return target
+    """Only same-site paths that fit in a header; anything else goes home."""
+    return target if target is not None and is_same_site_path(target) else url_for("main.home")
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}{'s' if count != 1 else ''}"
+
+
+def throttle_message(throttle: Throttle | None, wait: dt.timedelta) -> str:
+    """What a throttled login is told; it names no account and no address."""
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    if throttle is Throttle.SLOWED:
+        return (
+            "Too many failed logins from this network. Wait "
+            f"{_plural(seconds, 'second')} and try again."
+        )
+    minutes = _plural(max(1, math.ceil(seconds / 60)), "minute")
+    if throttle is Throttle.ADDRESS:
+        return (
+            f"Too many failed logins from this network. Try again in {minutes}, "
+            "or ask an administrator to lift the lockout."
+        )
+    return (
+        f"Too many failed login attempts for this account. Try again in {minutes}, "
+        "or ask an administrator."
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -81,12 +104,7 @@ def login() -> Response | tuple[str, int] | str:
             policy=ThrottlePolicy.from_config(current_app.config),
         )
         if outcome.locked_until is not None:
-            minutes = max(1, math.ceil((outcome.locked_until - current).total_seconds() / 60))
-            flash(
-                "Too many failed login attempts for this account. Try again in "
-                f"{minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator.",
-                "error",
-            )
+            flash(throttle_message(outcome.throttle, outcome.locked_until - current), "error")
             return render_template("auth/login.html", form=form), 429
         if not outcome.succeeded or outcome.user is None or outcome.login_session is None:
             flash("Unknown username or wrong password.", "error")

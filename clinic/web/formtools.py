@@ -32,24 +32,51 @@ def apply_errors(form: FlaskForm, errors: Mapping[str, str]) -> list[str]:
     return unplaced
 
 
+def is_same_site_path(target: str | None) -> bool:
+    """A path on this site that is safe to put in a Location header.
+
+    An absolute or protocol-relative URL would be an open redirect; a control character
+    (``/%0d%0aX-Injected: yes``) cannot go in a header at all, and werkzeug raises on it.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return False
+    parts = urlsplit(target)
+    return not (parts.scheme or parts.netloc)
+
+
 def safe_return_url(default: str, *, arg: str = "next") -> str:
     """A same-site path from the form or query (``next``), else ``default``."""
     target = request.form.get(arg) or request.args.get(arg)
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or "\\" in target:
-        return default
-    return target
+    return target if target is not None and is_same_site_path(target) else default
+
+
+# Dates a clinic can mean. Outside them a date is refused as a typing error: 9999-12-31 is
+# valid ISO but "the day after" overflows Python's calendar (a 500 before this bound).
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2999, 12, 31)
+CALENDAR_MESSAGE = f"Enter a date between {FIRST_DAY:%Y} and {LAST_DAY:%Y}."
+
+
+def in_calendar(day: dt.date | None) -> bool:
+    return day is None or FIRST_DAY <= day <= LAST_DAY
+
+
+def within_calendar(form: object, field: object) -> None:
+    """WTForms validator for a date field: refuse dates outside FIRST_DAY..LAST_DAY."""
+    if not in_calendar(getattr(field, "data", None)):
+        raise ValidationError(CALENDAR_MESSAGE)
 
 
 def parse_date_arg(raw: str | None) -> dt.date | None:
     if not raw:
         return None
     try:
-        return dt.date.fromisoformat(raw.strip())
+        day = dt.date.fromisoformat(raw.strip())
     except ValueError:
         return None
+    return day if in_calendar(day) else None
 
 
 def parse_time(raw: str | None) -> dt.time | None:

@@ -21,6 +21,7 @@ from ..permissions import Permission
 from ..setup.queries import display_timezone
 from .access import current_actor, require
 from .answers import refusals_return_to
+from .formtools import within_calendar
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 # A refused retry (not failed, or gone meanwhile) is explained on the list it came from.
@@ -44,8 +45,8 @@ class NotificationFilterForm(FlaskForm):
     channel = SelectField(
         "Channel", choices=_choices([c.value for c in Channel]), validators=[Optional()]
     )
-    date_from = DateField("Due from", validators=[Optional()])
-    date_to = DateField("Due until", validators=[Optional()])
+    date_from = DateField("Due from", validators=[Optional(), within_calendar])
+    date_to = DateField("Due until", validators=[Optional(), within_calendar])
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

@@ -47,7 +47,7 @@ API_PREFIX = ("/api/", "/fhir/")
 def fill_argument(rule: Rule, name: str) -> Any:
     """A plausible value for a URL parameter: ids 1, dates, tokens."""
     converter = type(rule._converters[name]).__name__
-    if converter in {"IntegerConverter", "IdConverter", "NumberConverter"}:
+    if converter in {"IntegerConverter", "RecordIdConverter", "IdConverter", "NumberConverter"}:
         return 1
     if converter == "PathConverter":
         return "clinic.css"
