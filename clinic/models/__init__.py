@@ -14,6 +14,7 @@ from .booking import (
     SeriesStatus,
 )
 from .location import Closure, Location, OpeningHours
+from .monitoring import EntryKind, RecordEntry, SessionRecord
 from .notification import Channel, Notification, NotificationKind, NotificationStatus
 from .patient import Patient
 from .resources import Capability, Chair, ChairBlock
@@ -49,6 +50,7 @@ __all__ = [
     "ChairBlock",
     "Channel",
     "Closure",
+    "EntryKind",
     "Location",
     "LoginAttempt",
     "LoginSession",
@@ -58,10 +60,12 @@ __all__ = [
     "OpeningHours",
     "Patient",
     "Protocol",
+    "RecordEntry",
     "Role",
     "Route",
     "Series",
     "SeriesStatus",
+    "SessionRecord",
     "Shift",
     "ShiftTemplate",
     "Staff",

@@ -13,6 +13,8 @@ from clinic.extensions import db
 from clinic.models import Appointment, AppointmentStatus, AuditEvent
 from clinic.scheduling import InvalidRequest, InvalidTransition
 from clinic.scheduling import status as session_status
+from tests.builders import make_user
+from tests.monitoring.walk import prefill_ready_record
 from tests.web.world import add_session, build_world, local_today
 
 NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)  # Monday 10:00 in New York
@@ -26,7 +28,16 @@ def booked(app, session):
     appointment = add_session(
         session, world, patient=world.patients[0], starts_at=world.at(DAY, "10:30")
     )
+    # The record a discharge needs is there (issue 12's gates are tested in tests/monitoring).
+    prefill_ready_record(session, appointment.id, NOW)
     return appointment.id
+
+
+@pytest.fixture
+def nurse(session) -> Actor:
+    """The nurse as a user: an override needs a nurse or prescriber behind it."""
+    user = make_user(session, "nurse-test", "nurse")
+    return Actor(user_id=user.id, username=user.username)
 
 
 def actions(session) -> list[str]:
@@ -78,12 +89,12 @@ def test_discharge_without_escort_or_reason_is_refused_and_changes_nothing(sessi
     assert session.get(Appointment, booked).status == AppointmentStatus.MONITORING
 
 
-def test_discharge_override_keeps_the_reason_and_is_audited_as_such(session, booked):
+def test_discharge_override_keeps_the_reason_and_is_audited_as_such(session, booked, nurse):
     _to_monitoring(session, booked)
     session_status.discharge(
         session,
         appointment_id=booked,
-        actor=NURSE,
+        actor=nurse,
         now=NOW,
         escort_confirmed=False,
         override_reason="  Clinic taxi arranged;   escort stuck in traffic ",
@@ -167,6 +178,10 @@ def today_session(app):
             world.at(today, "00:00"),
         )
         appointment = add_session(db.session, world, patient=world.patients[0], starts_at=starts_at)
+        # The record a discharge needs, a minute old (the gates are tested in tests/monitoring).
+        prefill_ready_record(
+            db.session, appointment.id, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+        )
         return appointment.id
 
 
