@@ -25,9 +25,9 @@ def register_blueprints(app: Flask) -> None:
 
     register_api(app)
     app.register_blueprint(tokens.bp)
-    from . import admin, board, patients, series
+    from . import admin, board, monitoring, patients, series
 
-    for blueprint in (board.bp, patients.bp, series.bp, admin.bp):
+    for blueprint in (board.bp, patients.bp, series.bp, monitoring.bp, admin.bp):
         app.register_blueprint(blueprint)
     register_template_helpers(app)
 
@@ -38,6 +38,7 @@ NAVIGATION = [
     ("board.day", "Day board", "view_schedule"),
     ("patients.index", "Patients", "view_patients"),
     ("series.new", "Book a series", "book"),
+    ("record.forms_due", "REMS forms", "clinical_status"),
     ("notifications.index", "Messages", "manage_notifications"),
     ("admin.index", "Admin", "configure"),
     ("audit.index", "Audit trail", "view_audit"),
