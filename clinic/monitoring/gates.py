@@ -85,6 +85,8 @@ def discharge_conditions(
     minimum = treatment.minimum_monitoring_minutes
     if dose is None:
         unmet.append("No dose is recorded")
+    elif dose.weight_kg is not None and dose.infusion_ends_at is None:
+        unmet.append("Record when the infusion ended (amend the dose entry)")
     else:
         since = now - dose.dose_given_at
         if since < dt.timedelta(minutes=minimum):

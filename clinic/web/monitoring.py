@@ -29,7 +29,7 @@ from ..permissions import Permission
 from .access import current_actor, require
 from .answers import Refusal, attempt
 from .formtools import safe_return_url
-from .monitoring_forms import RECORD_FORMS, RemsSubmittedForm, clock_for
+from .monitoring_forms import RECORD_FORMS, RemsSubmittedForm, clock_for, make_form
 from .vitals_chart import SVG_POLICY, vitals_svg
 
 bp = Blueprint("record", __name__)
@@ -51,7 +51,7 @@ def _rerender(appointment_id: int, name: str, form: FlaskForm, status: int) -> R
 def add_entry(appointment_id: int, name: str) -> ResponseReturnValue:
     """Record one entry of kind ``name`` (or, with ``amends``, correct one)."""
     appointment = _appointment(appointment_id)
-    form = RECORD_FORMS[name]()
+    form = make_form(name)
     if not form.validate_on_submit():
         flash("Please correct the highlighted fields.", "error")
         return _rerender(appointment_id, name, form, Invalid.status)

@@ -229,3 +229,10 @@ RECORD_FORMS: dict[str, type[FlaskForm]] = {
 
 def clock_for(day: dt.date, tz: ZoneInfo) -> _Clock:
     return _Clock(day, tz)
+
+
+def make_form(name: str, **options: object) -> FlaskForm:
+    """The record form ``name``. All but the vitals form carry their name as a prefix: the
+    session page shows them together, and field ids must not repeat ("taken_at")."""
+    prefix = "" if name == "vitals" else name
+    return RECORD_FORMS[name](prefix=prefix, **options)

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Appointment, AppointmentStatus
 from ..monitoring import gates, queries, rems
 from ..monitoring.inputs import DISSOCIATION_LEVELS, SEDATION_LEVELS, SIDE_EFFECTS
-from .monitoring_forms import RECORD_FORMS
+from .monitoring_forms import RECORD_FORMS, make_form
 
 
 def record_context(
@@ -21,10 +21,10 @@ def record_context(
     view = queries.load_record(db.session(), appointment, now=now)
     local_now = now.astimezone(appointment.location.tz).strftime("%H:%M")
     record_forms: dict[str, FlaskForm] = {}
-    for name, form_class in RECORD_FORMS.items():
+    for name in RECORD_FORMS:
         form = forms.get(name)
         if form is None:
-            form = form_class(formdata=None)
+            form = make_form(name, formdata=None)
             if hasattr(form, "taken_at"):
                 form.taken_at.data = local_now
             if hasattr(form, "infusion_starts_at"):
