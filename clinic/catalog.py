@@ -39,6 +39,12 @@ class TreatmentSpec:
     patient_notice: str
     # Dose spacing: least hours between this dose and any other of the same patient.
     min_hours_between_doses: int = 24
+    # The session record (issue 12): checkpoints relative to treatment start, minimum
+    # observation after the dose, the largest accepted dose.
+    checkpoints: tuple[dict[str, Any], ...] = ()
+    min_monitoring_minutes: int | None = None
+    max_dose_mg: float | None = None
+    max_dose_mg_per_kg: float | None = None
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -55,6 +61,10 @@ class TreatmentSpec:
             "needs_rems_enrollment": self.needs_rems_enrollment,
             "patient_notice": self.patient_notice,
             "min_hours_between_doses": self.min_hours_between_doses,
+            "checkpoints": [dict(checkpoint) for checkpoint in self.checkpoints],
+            "min_monitoring_minutes": self.min_monitoring_minutes,
+            "max_dose_mg": self.max_dose_mg,
+            "max_dose_mg_per_kg": self.max_dose_mg_per_kg,
         }
 
     def to_model(self, **overrides: Any) -> TreatmentType:
@@ -93,6 +103,30 @@ class ProtocolSpec:
         return Protocol(**{**fields, **overrides})
 
 
+def iv_checkpoints(infusion_minutes: int, every: int = 15) -> tuple[dict[str, Any], ...]:
+    """Baseline before the start, every ``every`` minutes during the infusion, at its end,
+    and before discharge: ketamine raises blood pressure and heart rate while it runs."""
+    during = [
+        {"label": f"{minutes} min", "at": "after_start", "minutes": minutes}
+        for minutes in range(every, infusion_minutes, every)
+    ]
+    return (
+        {"label": "Baseline", "at": "before_start"},
+        *during,
+        {"label": "End of infusion", "at": "after_start", "minutes": infusion_minutes},
+        {"label": "Before discharge", "at": "before_discharge"},
+    )
+
+
+# The Spravato label: blood pressure before dosing and about 40 minutes after, and again
+# before the patient leaves.
+ESKETAMINE_CHECKPOINTS: tuple[dict[str, Any], ...] = (
+    {"label": "Before dosing", "at": "before_start"},
+    {"label": "40 min", "at": "after_start", "minutes": 40},
+    {"label": "Before discharge", "at": "before_discharge"},
+)
+NASAL_DEVICE_MG = 28
+
 IV_KETAMINE = TreatmentSpec(
     name="IV ketamine infusion",
     route=Route.IV,
@@ -111,6 +145,12 @@ IV_KETAMINE = TreatmentSpec(
     # The IV induction protocol gives its infusions "at least a day apart": 24 h between
     # dose starts, so a second infusion can never fall on the same day or the next morning.
     min_hours_between_doses=24,
+    checkpoints=iv_checkpoints(45),
+    # Observed at least 30 minutes after the infusion ends, until discharge criteria are met.
+    min_monitoring_minutes=30,
+    # The usual antidepressant protocols give 0.5 to 1 mg/kg over 40 to 45 minutes.
+    max_dose_mg=150,
+    max_dose_mg_per_kg=1.0,
 )
 ESKETAMINE_NASAL = TreatmentSpec(
     name="Esketamine nasal spray",
@@ -131,6 +171,10 @@ ESKETAMINE_NASAL = TreatmentSpec(
     # twice-a-week pattern of a weekday clinic through (Mon/Wed, Tue/Thu, Wed/Fri, Mon/Thu at
     # any hours), and it rules out doses on consecutive days; the protocol plans 48 h too.
     min_hours_between_doses=48,
+    checkpoints=ESKETAMINE_CHECKPOINTS,
+    min_monitoring_minutes=120,
+    # 56 or 84 mg per session: two or three 28 mg devices.
+    max_dose_mg=3 * NASAL_DEVICE_MG,
 )
 IV_INDUCTION = ProtocolSpec(
     name="IV ketamine induction",

@@ -25,7 +25,7 @@ install_domain_handlers(bp)
 install_idempotency(bp)
 
 # Importing the view modules registers their operations on ``bp``.
-from . import appointments, board, booking, docs, patients, resources  # noqa: E402, F401
+from . import appointments, board, booking, docs, monitoring, patients, resources  # noqa: E402, F401
 
 
 def register_api(app: Flask) -> None:

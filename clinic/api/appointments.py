@@ -190,7 +190,10 @@ def start_monitoring(appointment_id: int) -> Appointment:
     permission=Permission.CLINICAL_STATUS,
     body=s.DischargeRequest,
     response=s.Appointment,
-    description="After monitoring. Needs a confirmed escort, or an override reason (audited).",
+    description="After monitoring. Needs the minimum monitoring time since the dose, every "
+    "vitals checkpoint, last vitals within the discharge limits, a passing discharge "
+    "assessment and a named, confirmed escort; or an override reason from a nurse or "
+    "prescriber (audited). A refusal names each unmet condition.",
 )
 def discharge(appointment_id: int, body: s.DischargeRequest) -> Appointment:
     return status.discharge(
@@ -200,6 +203,7 @@ def discharge(appointment_id: int, body: s.DischargeRequest) -> Appointment:
         now=clock.now(),
         escort_confirmed=body.escort_confirmed,
         override_reason=body.override_reason,
+        escort_name=body.escort_name,
     )
 
 

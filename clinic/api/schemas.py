@@ -397,7 +397,12 @@ class EscortRequest(Input):
 class DischargeRequest(Input):
     escort_confirmed: bool = Field(description="The escort is here to take the patient home.")
     override_reason: Text | None = Field(
-        default=None, description="Why the patient leaves without a confirmed escort (audited)."
+        default=None,
+        description="Why the patient leaves although a discharge condition is unmet (a nurse "
+        "or prescriber only; audited).",
+    )
+    escort_name: Text | None = Field(
+        default=None, max_length=120, description="Who takes the patient home, if not on file."
     )
 
 

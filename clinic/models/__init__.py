@@ -15,6 +15,7 @@ from .booking import (
 )
 from .idempotency import IdempotencyKey
 from .location import Closure, Location, OpeningHours
+from .monitoring import EntryKind, RecordEntry, SessionRecord
 from .notification import Channel, Notification, NotificationKind, NotificationStatus
 from .patient import Patient
 from .resources import Capability, Chair, ChairBlock
@@ -51,6 +52,7 @@ __all__ = [
     "Channel",
     "Closure",
     "IdempotencyKey",
+    "EntryKind",
     "Location",
     "LoginAttempt",
     "LoginSession",
@@ -60,10 +62,12 @@ __all__ = [
     "OpeningHours",
     "Patient",
     "Protocol",
+    "RecordEntry",
     "Role",
     "Route",
     "Series",
     "SeriesStatus",
+    "SessionRecord",
     "Shift",
     "ShiftTemplate",
     "Staff",

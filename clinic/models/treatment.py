@@ -11,6 +11,28 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, enum_column
 
+
+# The session record's defaults for a treatment type that does not set its own: a baseline
+# reading before treatment and one before discharge, and discharge vitals a clinician would
+# accept for a patient going home (issue 12).
+def default_checkpoints() -> list[dict[str, Any]]:
+    return [
+        {"label": "Baseline", "at": "before_start"},
+        {"label": "Before discharge", "at": "before_discharge"},
+    ]
+
+
+def default_discharge_limits() -> dict[str, int]:
+    return {
+        "systolic_max": 160,
+        "systolic_min": 90,
+        "diastolic_max": 100,
+        "heart_rate_max": 110,
+        "heart_rate_min": 50,
+        "spo2_min": 94,
+    }
+
+
 NO_DRIVING_NOTICE = (
     "Do not drive, cycle or operate machinery for the rest of the day after your session. "
     "Please bring an adult who can take you home."
@@ -64,6 +86,30 @@ class TreatmentType(Base):
     # (``clinic.scheduling.rules.doses``). 0: this type gives no dose and is not counted.
     min_hours_between_doses: Mapped[int] = mapped_column(default=24, server_default="24")
     # --- end dose spacing ---
+    # --- the session record and its gates (issue 12) ---------------------------------------
+    # Vitals checkpoints relative to treatment start: {"label", "at", "minutes"} with "at" one
+    # of "before_start", "after_start" (``minutes`` after the start) or "before_discharge".
+    checkpoints: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=default_checkpoints)
+    # Treatment may start at most this long before the booked start.
+    start_early_minutes: Mapped[int] = mapped_column(default=30)
+    # Minimum observation after the dose before discharge; None: the booked monitoring time.
+    min_monitoring_minutes: Mapped[int | None]
+    # The last vitals before discharge must lie within these (see default_discharge_limits).
+    discharge_limits: Mapped[dict[str, int]] = mapped_column(
+        sa.JSON, default=default_discharge_limits
+    )
+    # The discharge assessment: a score on this scale of at least ``discharge_min_score``.
+    discharge_scale: Mapped[str] = mapped_column(sa.String(60), default="Modified Aldrete")
+    discharge_min_score: Mapped[int] = mapped_column(default=9)
+    # The largest dose the record accepts (None: no limit of that kind).
+    max_dose_mg: Mapped[float | None]
+    max_dose_mg_per_kg: Mapped[float | None]
+
+    @property
+    def minimum_monitoring_minutes(self) -> int:
+        if self.min_monitoring_minutes is None:
+            return self.monitoring_minutes
+        return self.min_monitoring_minutes
 
     @property
     def patient_minutes(self) -> int:

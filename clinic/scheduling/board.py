@@ -1,9 +1,10 @@
 """The day and week board: chairs as lanes, sessions with their phases, staff on shift.
 
 Read-only. One call loads a whole day (or week) in a fixed number of bulk queries (five at
-most, however many sessions there are) and returns plain dataclasses in the location's
-local time, so the web board, the printable day sheet and the JSON API all draw from the
-same data.
+most; six on a day with patients in the clinic, whose records the nurses' checks need),
+however many sessions there are, and returns plain dataclasses in the location's local
+time, so the web board, the printable day sheet and the JSON API all draw from the same
+data.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..models import (
     Staff,
     TimeOff,
 )
+from ..monitoring.queries import BoardCheck, board_checks
 from .shifts import local_instant
 
 DEFAULT_OPENING = (dt.time(8, 0), dt.time(18, 0))
@@ -80,6 +82,14 @@ class BoardSession:
     series_position: int | None
     series_total: int | None
     cancel_reason: str | None
+    # The record (issue 12): the nurse's next check for an in-clinic session, and whether a
+    # discharge broke a gate by override.
+    check: BoardCheck | None = None
+    discharge_override: str | None = None
+
+    @property
+    def check_state(self) -> str | None:
+        return self.check.state.value if self.check and self.check.state else None
 
     @property
     def status_label(self) -> str:
@@ -352,6 +362,7 @@ def _board_session(
     tz: ZoneInfo,
     chair_labels: dict[int, str],
     positions: dict[int, tuple[int, int]],
+    checks: dict[int, BoardCheck] | None = None,
 ) -> BoardSession:
     position = positions.get(appointment.id)
     return BoardSession(
@@ -380,6 +391,8 @@ def _board_session(
         series_position=position[0] if position else None,
         series_total=position[1] if position else None,
         cancel_reason=appointment.cancel_reason,
+        check=(checks or {}).get(appointment.id),
+        discharge_override=appointment.discharge_override_reason,
     )
 
 
@@ -484,13 +497,20 @@ def load_day_board(
     session: Session, *, location_id: int, day: dt.date, now: dt.datetime
 ) -> DayBoard:
     loaded = _load(session, location_id=location_id, first_day=day, last_day=day)
-    return _day_board(loaded, day=day, now=now)
+    # Query 6 (only when someone is in the clinic): the records behind the nurses' checks.
+    checks = board_checks(session, loaded.appointments, now=now)
+    return _day_board(loaded, day=day, now=now, checks=checks)
 
 
-def _day_board(loaded: _Loaded, *, day: dt.date, now: dt.datetime) -> DayBoard:
+def _day_sessions(
+    loaded: _Loaded,
+    day_start: dt.datetime,
+    day_end: dt.datetime,
+    day: dt.date,
+    checks: dict[int, BoardCheck] | None,
+) -> tuple[list[BoardSession], list[BoardSession]]:
+    """The day's sessions as the board shows them: (live, released)."""
     tz = loaded.tz
-    day_start = local_instant(day, dt.time(0), tz)
-    day_end = local_instant(day + dt.timedelta(days=1), dt.time(0), tz)
     chair_labels = {chair.id: chair.label for chair in loaded.chairs}
     live: list[BoardSession] = []
     released: list[BoardSession] = []
@@ -500,9 +520,27 @@ def _day_board(loaded: _Loaded, *, day: dt.date, now: dt.datetime) -> DayBoard:
         if appointment.starts_at.astimezone(tz).date() != day:
             continue
         item = _board_session(
-            appointment, tz=tz, chair_labels=chair_labels, positions=loaded.positions
+            appointment,
+            tz=tz,
+            chair_labels=chair_labels,
+            positions=loaded.positions,
+            checks=checks,
         )
         (live if item.is_live else released).append(item)
+    return live, released
+
+
+def _day_board(
+    loaded: _Loaded,
+    *,
+    day: dt.date,
+    now: dt.datetime,
+    checks: dict[int, BoardCheck] | None = None,
+) -> DayBoard:
+    tz = loaded.tz
+    day_start = local_instant(day, dt.time(0), tz)
+    day_end = local_instant(day + dt.timedelta(days=1), dt.time(0), tz)
+    live, released = _day_sessions(loaded, day_start, day_end, day, checks)
 
     lanes = []
     for chair in loaded.chairs:

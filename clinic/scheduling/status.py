@@ -14,6 +14,10 @@ from sqlalchemy.orm import Session
 
 from ..audit import Actor, record_event
 from ..models import Appointment, AppointmentStatus
+from ..monitoring import gates
+from ..monitoring.errors import DischargeRefused
+from ..monitoring.record import session_record
+from ..notify.outbox import withdraw_pending_reminders
 from ..notify.phone import normalise_phone
 from .board import STATUS_LABELS
 from .errors import InvalidRequest, InvalidTransition, NotFound
@@ -94,6 +98,9 @@ def check_in(
     appointment.status = AppointmentStatus.CHECKED_IN
     appointment.checked_in_at = now
     appointment.updated_at = now
+    session_record(session, appointment)
+    # The patient is here: a "your session is in 2 hours" message would only confuse.
+    withdraw_pending_reminders(session, appointment_ids=[appointment.id], now=now)
     _audit(
         session,
         actor,
@@ -157,6 +164,8 @@ def start_treatment(
 ) -> Appointment:
     appointment = _load(session, appointment_id)
     _require_status(appointment, AppointmentStatus.CHECKED_IN, "start treatment")
+    gates.check_treatment_start(session, appointment, now=now)
+    session_record(session, appointment).treatment_started_at = now
     appointment.status = AppointmentStatus.IN_TREATMENT
     appointment.updated_at = now
     _audit(session, actor, appointment, "start_treatment")
@@ -184,46 +193,65 @@ def discharge(
     now: dt.datetime,
     escort_confirmed: bool,
     override_reason: str | None = None,
+    escort_name: str | None = None,
 ) -> Appointment:
-    """Send the patient home: with a confirmed escort, or with an override reason on record.
+    """Send the patient home once every discharge condition is met (see
+    :func:`clinic.monitoring.gates.discharge_conditions`), or with an override.
 
-    The override is for the rare case (the escort is late and a taxi arranged by the clinic
-    takes the patient) and is audited as its own action so it stands out in the trail.
+    The override is for the rare case (the escort is late and a clinic taxi takes the
+    patient; a reading the prescriber accepts): only a nurse or prescriber may give it, with
+    a written reason; the unmet conditions are kept on the record and it is audited as its
+    own action so it stands out in the trail.
     """
     appointment = _load(session, appointment_id)
     _require_status(appointment, AppointmentStatus.MONITORING, "discharge")
     reason = " ".join((override_reason or "").split())
-    needs_escort = appointment.treatment_type.needs_escort
+    name = " ".join((escort_name or "").split())[:MAX_ESCORT_NAME] or (
+        appointment.escort_name or appointment.patient.escort_name
+    )
     confirmed = escort_confirmed or appointment.escort_confirmed_at is not None
-    if needs_escort and not confirmed:
-        if not reason:
-            raise InvalidTransition(
-                "Confirm that the escort is here to take the patient home, "
-                "or give a reason for discharging without one."
-            )
-        if len(reason) > MAX_REASON_LENGTH:
-            raise InvalidTransition(
-                f"The override reason may be at most {MAX_REASON_LENGTH} characters."
-            )
-        appointment.discharge_override_reason = reason
-        _audit(
-            session,
-            actor,
-            appointment,
-            "discharge_override",
-            f"appointment {appointment.id} discharged without a confirmed escort (override)",
-        )
-    elif escort_confirmed and appointment.escort_confirmed_at is None:
-        if not appointment.escort_name:
-            # The nurse can see the escort in person; the name is recorded if missing.
-            appointment.escort_name = appointment.patient.escort_name
-        appointment.escort_confirmed_at = now
+    unmet = gates.discharge_conditions(
+        session, appointment, now=now, escort_named=bool(confirmed and name)
+    )
+    if unmet and not reason:
+        raise DischargeRefused(unmet)
+    if unmet:
+        gates.require_override_authority(session, actor, reason)
+        _record_override(session, actor, appointment, unmet, reason, now)
+    if escort_confirmed and name:
+        appointment.escort_name = name
+        if appointment.escort_confirmed_at is None:
+            appointment.escort_confirmed_at = now
     appointment.status = AppointmentStatus.DISCHARGED
     appointment.discharged_at = now
     appointment.updated_at = now
     _audit(session, actor, appointment, "discharge")
     session.commit()
     return appointment
+
+
+def _record_override(
+    session: Session,
+    actor: Actor,
+    appointment: Appointment,
+    unmet: list[str],
+    reason: str,
+    now: dt.datetime,
+) -> None:
+    record = session_record(session, appointment)
+    record.override_conditions = unmet
+    record.override_reason = reason
+    record.override_by_id = actor.user_id
+    record.override_by = actor.username
+    record.overridden_at = now
+    appointment.discharge_override_reason = reason
+    _audit(
+        session,
+        actor,
+        appointment,
+        "discharge_override",
+        f"appointment {appointment.id} discharged with {len(unmet)} unmet condition(s) (override)",
+    )
 
 
 def mark_no_show(

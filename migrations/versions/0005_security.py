@@ -10,7 +10,7 @@ Revises: 0001
 from alembic import op
 
 revision = "0005_security"
-down_revision = "0003_dose_spacing"
+down_revision = "0004_session_record"
 branch_labels = None
 depends_on = None
 

@@ -4,18 +4,24 @@ session's state does not allow it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 
+from clinic.extensions import db
 from tests.api.conftest import ApiClient, TodaySession, audit_events, problem
+from tests.monitoring.walk import prefill_ready_record
 
 
 def test_a_session_goes_from_check_in_to_discharge(
     app: Flask, api_as: Callable[..., ApiClient], today_session: Callable[..., TodaySession]
 ) -> None:
     session = today_session(minutes=30)
+    with app.app_context():
+        # The record a discharge needs (the gates themselves are tested in tests/monitoring).
+        prefill_ready_record(db.session, session.appointment_id, dt.datetime.now(dt.UTC))
     desk, nurse = api_as("receptionist"), api_as("nurse")
     path = f"/appointments/{session.appointment_id}"
 

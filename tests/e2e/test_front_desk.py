@@ -99,6 +99,13 @@ def test_front_desk_books_a_series_and_the_nurse_discharges(live_server: LiveSer
     page.get_by_role("button", name="Log out").click()
 
     # --- the nurse runs the session and discharges with the escort ------------------------
+    with live_server.app.app_context():
+        # The record a discharge needs (issue 12's gates have their own walk-through in
+        # test_nurse_record.py).
+        from tests.monitoring.walk import prefill_ready_record
+
+        appointment_id = int(session_urls[0].rstrip("/").rsplit("/", 1)[-1])
+        prefill_ready_record(db.session, appointment_id, live_server.clock())
     log_in(page, live_server, "nina")
     page.goto(live_server.url + session_urls[0])
     page.get_by_role("button", name="Start treatment").click()

@@ -13,7 +13,8 @@ from clinic import create_app
 from clinic.accounts.login import ThrottlePolicy
 from clinic.extensions import db
 from clinic.models import AuditEvent, LoginAttempt
-from tests.conftest import NOW, TEST_PASSWORD, ClinicClient, base_config
+from tests.builders import NOW, TEST_PASSWORD
+from tests.testapp import ClinicClient, base_config
 
 from .helpers import add_user
 

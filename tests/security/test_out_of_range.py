@@ -17,7 +17,8 @@ from werkzeug.serving import make_server
 
 from clinic.extensions import db
 from clinic.models import Role
-from tests.conftest import TEST_PASSWORD, ClinicClient, make_user
+from tests.builders import TEST_PASSWORD, make_user
+from tests.testapp import ClinicClient
 
 HUGE = "99999999999999999999999"
 OUT_OF_RANGE_QUERY = {

@@ -12,7 +12,7 @@ from clinic.accounts.passwords import MAX_PASSWORD_LENGTH, password_problem
 from clinic.audit import SYSTEM
 from clinic.extensions import db
 from clinic.models import User
-from tests.conftest import NOW, make_user
+from tests.builders import NOW, make_user
 
 LONGEST = ("violet kettle harbour 42 " * 6)[:MAX_PASSWORD_LENGTH]
 TOO_LONG = "q" + LONGEST

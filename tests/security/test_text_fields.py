@@ -14,7 +14,7 @@ from clinic.audit import SYSTEM
 from clinic.extensions import db
 from clinic.models import Location, Patient, Role, User
 from clinic.text import TEXT_MESSAGE, text_problem
-from tests.conftest import make_user
+from tests.builders import make_user
 
 BAD = ["Zed\x07\x1b[2J", "\u202eavotsetnep", "Ann\u2066e", "Bo\x85b", "Cy\x00d", "Di\u2028x"]
 GOOD_NAMES = ["Zoë Núñez-O'Brien", "محمد", "李小龙", "Şükrü Öztürk", "Zoe\u200dy"]

@@ -228,3 +228,125 @@ def overlapping_pairs(connection: sa.Connection, column: str) -> int:
             f"WHERE a.{live} AND b.{live}"
         )
     ).scalar_one()
+
+
+# --- the day's gates (issue 12) ------------------------------------------------------------
+
+EARLY, DISCHARGE_READING = 5, 30  # minutes: a timed reading's grace, the last reading's age
+
+
+def _discharge_failures(
+    a: dict[str, Any], t: dict[str, Any], rec: dict[str, Any] | None, entries: list[dict[str, Any]]
+) -> list[str]:
+    """The gates one discharged session broke, re-derived from its rows."""
+    failed = []
+    discharged = _instant(a["discharged_at"])
+    started = _instant(rec["treatment_started_at"]) if rec and rec["treatment_started_at"] else None
+    early = dt.timedelta(minutes=t["start_early_minutes"])
+    if started is None or started < _instant(a["starts_at"]) - early:
+        failed.append("treatment start")
+    replaced = {e["amends_id"] for e in entries if e["amends_id"] is not None}
+    live = sorted(
+        (e for e in entries if e["id"] not in replaced),
+        key=lambda e: (_instant(e["taken_at"]), e["id"]),
+    )
+    doses = [e for e in live if e["kind"] == "dose"]
+    minimum = t["min_monitoring_minutes"]
+    minimum = t["monitoring_minutes"] if minimum is None else minimum
+    if not doses:
+        failed.append("dose")
+    else:
+        dose = doses[-1]
+        times = [_instant(x) for x in _json(dose["device_times"]) or []]
+        given = max(times) if times else _instant(dose["infusion_ends_at"] or dose["taken_at"])
+        if discharged - given < dt.timedelta(minutes=minimum):
+            failed.append("minimum monitoring")
+    readings = [_instant(e["taken_at"]) for e in live if e["kind"] == "vitals"]
+    used: set[int] = set()
+
+    def reading(low: dt.datetime | None, high: dt.datetime | None) -> bool:
+        for index, at in enumerate(readings):
+            if index not in used and (low is None or at >= low) and (high is None or at < high):
+                used.add(index)
+                return True
+        return False
+
+    specs = _json(t["checkpoints"]) or []
+    offsets = sorted(int(c.get("minutes") or 0) for c in specs if c["at"] == "after_start")
+    grace = dt.timedelta(minutes=EARLY)
+    ok = all(reading(None, started) for c in specs if c["at"] == "before_start")
+    for n, minutes in enumerate(offsets):
+        opens = started + dt.timedelta(minutes=minutes) - grace if started else None
+        closes = (
+            started + dt.timedelta(minutes=offsets[n + 1]) - grace
+            if started and n + 1 < len(offsets)
+            else None
+        )
+        ok = reading(opens, closes) and ok
+    low = max(discharged - dt.timedelta(minutes=DISCHARGE_READING), started or discharged)
+    ok = all(reading(low, None) for c in specs if c["at"] == "before_discharge") and ok
+    if not ok:
+        failed.append("checkpoints")
+    vitals = [e for e in live if e["kind"] == "vitals"]
+    limits = _json(t["discharge_limits"]) or {}
+    if not vitals:
+        failed.append("vitals")
+    else:
+        v = vitals[-1]
+        bounds = [
+            ("systolic", "systolic_min", "systolic_max"),
+            ("diastolic", None, "diastolic_max"),
+            ("heart_rate", "heart_rate_min", "heart_rate_max"),
+            ("spo2", "spo2_min", None),
+        ]
+        for column, low_key, high_key in bounds:
+            if (low_key in limits and v[column] < limits[low_key]) or (
+                high_key in limits and v[column] > limits[high_key]
+            ):
+                failed.append(f"discharge limit {column}")
+    assessments = [e for e in live if e["kind"] == "assessment"]
+    if not assessments or assessments[-1]["score"] < t["discharge_min_score"]:
+        failed.append("assessment")
+    if t["needs_escort"] and not (a["escort_confirmed_at"] and a["escort_name"]):
+        failed.append("escort")
+    return failed
+
+
+def discharge_problems(connection: sa.Connection) -> list[str]:
+    """No discharged session broke a gate of the day without an audited override by a nurse
+    or prescriber with a written reason."""
+    found: list[str] = []
+    treatments = {t["id"]: t for t in _rows(connection, "SELECT * FROM treatment_type")}
+    records = {r["appointment_id"]: r for r in _rows(connection, "SELECT * FROM session_record")}
+    entries: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for e in _rows(connection, "SELECT * FROM record_entry"):
+        entries[e["appointment_id"]].append(e)
+    audited = {
+        int(row["entity_id"])
+        for row in _rows(
+            connection,
+            "SELECT entity_id FROM audit_event WHERE action = 'appointment.discharge_override'",
+        )
+    }
+    clinicians = {
+        u["id"]
+        for u in _rows(
+            connection,
+            'SELECT u.id FROM "user" u LEFT JOIN staff s ON s.id = u.staff_id '
+            "WHERE u.role = 'nurse' OR s.role IN ('nurse', 'prescriber')",
+        )
+    }
+    for a in _rows(connection, "SELECT * FROM appointment WHERE status = 'discharged'"):
+        rec = records.get(a["id"])
+        if rec and rec["overridden_at"]:
+            if a["id"] not in audited:
+                found.append(f"appointment {a['id']}: discharge override not audited")
+            if not (rec["override_reason"] or "").strip():
+                found.append(f"appointment {a['id']}: discharge override without a reason")
+            if rec["override_by_id"] not in clinicians:
+                found.append(f"appointment {a['id']}: override not by a nurse or prescriber")
+            continue
+        failed = _discharge_failures(a, treatments[a["treatment_type_id"]], rec, entries[a["id"]])
+        if failed:
+            found.append(f"appointment {a['id']}: discharged breaking " + ", ".join(failed))
+    return found

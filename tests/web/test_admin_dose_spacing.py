@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from clinic.extensions import db
 from clinic.models import TreatmentType
-from tests.web.world import build_world
+from tests.builders import build_world
 
 GOOD = {
     "name": "IV booster",

@@ -9,12 +9,12 @@ import pytest
 
 from clinic.extensions import db
 from clinic.models import Appointment
-from tests.web.world import build_world, count_rows, local_today
+from tests.builders import TODAY, build_world, count_rows
 
 
 @pytest.fixture
 def world_ids(app):
-    today = local_today()
+    today = TODAY
     with app.app_context():
         world = build_world(db.session, today=today, chairs=3)
         return {

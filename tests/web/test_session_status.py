@@ -13,7 +13,8 @@ from clinic.extensions import db
 from clinic.models import Appointment, AppointmentStatus, AuditEvent
 from clinic.scheduling import InvalidRequest, InvalidTransition
 from clinic.scheduling import status as session_status
-from tests.builders import NOW, TODAY, add_session, build_world
+from tests.builders import NOW, TODAY, add_session, build_world, make_user
+from tests.monitoring.walk import prefill_ready_record
 
 TEN_AM = NOW + dt.timedelta(hours=3)  # Monday 10:00 in New York, the clinic's morning
 NURSE = Actor(user_id=None, username="nurse-test")
@@ -25,7 +26,16 @@ def booked(app, session):
     appointment = add_session(
         session, world, patient=world.patients[0], starts_at=world.at(TODAY, "10:30")
     )
+    # The record a discharge needs is there (issue 12's gates are tested in tests/monitoring).
+    prefill_ready_record(session, appointment.id, TEN_AM)
     return appointment.id
+
+
+@pytest.fixture
+def nurse(session) -> Actor:
+    """The nurse as a user: an override needs a nurse or prescriber behind it."""
+    user = make_user(session, "nurse-test", "nurse")
+    return Actor(user_id=user.id, username=user.username)
 
 
 def actions(session) -> list[str]:
@@ -77,12 +87,12 @@ def test_discharge_without_escort_or_reason_is_refused_and_changes_nothing(sessi
     assert session.get(Appointment, booked).status == AppointmentStatus.MONITORING
 
 
-def test_discharge_override_keeps_the_reason_and_is_audited_as_such(session, booked):
+def test_discharge_override_keeps_the_reason_and_is_audited_as_such(session, booked, nurse):
     _to_monitoring(session, booked)
     session_status.discharge(
         session,
         appointment_id=booked,
-        actor=NURSE,
+        actor=nurse,
         now=TEN_AM,
         escort_confirmed=False,
         override_reason="  Clinic taxi arranged;   escort stuck in traffic ",
@@ -161,6 +171,8 @@ def today_session(app):
         world = build_world(db.session)
         starts_at = NOW - dt.timedelta(minutes=5)
         appointment = add_session(db.session, world, patient=world.patients[0], starts_at=starts_at)
+        # The record a discharge needs, a minute old (the gates are tested in tests/monitoring).
+        prefill_ready_record(db.session, appointment.id, NOW - dt.timedelta(minutes=1))
         return appointment.id
 
 

@@ -18,8 +18,10 @@ from ...scheduling import status as session_status
 from ...scheduling.board import load_session_detail
 from ..access import current_actor, require
 from ..answers import Refusal, attempt
-from ..forms import ActionForm, CheckInForm, DischargeForm
+from ..forms import ActionForm, CheckInForm
 from ..formtools import safe_return_url
+from ..monitoring_forms import RecordDischargeForm
+from ..monitoring_view import record_context
 from . import bp
 
 
@@ -34,7 +36,8 @@ def render_session(
     *,
     status: int = 200,
     check_in_form: CheckInForm | None = None,
-    discharge_form: DischargeForm | None = None,
+    discharge_form: RecordDischargeForm | None = None,
+    record_forms: dict[str, Any] | None = None,
 ) -> ResponseReturnValue:
     detail = load_session_detail(db.session(), appointment_id=appointment_id)
     if detail is None:
@@ -49,8 +52,9 @@ def render_session(
             appointment.escort_phone or appointment.patient.escort_phone
         )
     if discharge_form is None:
-        discharge_form = DischargeForm(formdata=None)
+        discharge_form = RecordDischargeForm(formdata=None)
         discharge_form.escort_confirmed.data = appointment.escort_confirmed_at is not None
+        discharge_form.escort_name.data = appointment.escort_name or appointment.patient.escort_name
     local_day = appointment.starts_at.astimezone(tz).date()
     return render_template(
         "series/session.html",
@@ -65,6 +69,7 @@ def render_session(
         board_url=url_for(
             "board.day", location=appointment.location_id, date=local_day.isoformat()
         ),
+        **record_context(appointment, now=current, forms=record_forms or {}),
     ), status
 
 
@@ -151,7 +156,7 @@ def start_monitoring(appointment_id: int) -> ResponseReturnValue:
 @bp.route("/sessions/<int:appointment_id>/discharge", methods=["POST"])
 @require(Permission.CLINICAL_STATUS)
 def discharge(appointment_id: int) -> ResponseReturnValue:
-    form = DischargeForm()
+    form = RecordDischargeForm()
     if not form.validate_on_submit():
         flash("The override reason may be at most 300 characters.", "error")
         return render_session(appointment_id, status=Invalid.status, discharge_form=form)
@@ -162,6 +167,7 @@ def discharge(appointment_id: int) -> ResponseReturnValue:
         {
             "escort_confirmed": bool(form.escort_confirmed.data),
             "override_reason": form.override_reason.data,
+            "escort_name": form.escort_name.data,
         },
         discharge_form=form,
     )
