@@ -127,14 +127,15 @@ def _header(name: str, value: str) -> bytes:
 
 def _encode_body(body: str) -> tuple[str, bytes]:
     """(Content-Transfer-Encoding, payload): 7bit for ASCII text with short lines, else
-    base64. The payload has CRLF line ends."""
-    text = body.replace("\r\n", "\n")
+    base64. Either way the text has CRLF line ends (RFC 2046 canonical form, and RFC 5545
+    for the calendar part): base64 encodes the CRLFs, so a decoder gets them back."""
+    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    canonical = text.replace("\n", "\r\n")
     if text.isascii() and "=_clinic_" not in text and max(map(len, text.split("\n"))) <= _MAX_LINE:
-        payload = text.replace("\n", "\r\n").encode("ascii")
-        if not payload.endswith(b"\r\n"):
-            payload += b"\r\n"
-        return "7bit", payload
-    return "base64", base64.encodebytes(text.encode("utf-8")).replace(b"\n", b"\r\n")
+        return "7bit", canonical.encode("ascii")
+    return "base64", base64.encodebytes(canonical.encode("utf-8")).replace(b"\n", b"\r\n")
 
 
 def _part(content_type: str, body: tuple[str, bytes], *, disposition: str | None = None) -> bytes:
