@@ -9,11 +9,20 @@ mail server or SMS gateway:
    mark them ``sending`` with ``claimed_at``/``claimed_by`` and read everything the messages
    need into plain data.
 2. **Send**, outside any transaction, over mail connections kept for the whole run
-   (``DISPATCH_CONNECTIONS`` of them side by side). Each email is built while the server is
-   still working on the previous one; only then is that one's confirmation read.
+   (``DISPATCH_CONNECTIONS`` of them side by side; a batch is split by patient, so one
+   patient's messages go down one connection in order). Each email is built while the
+   server is still working on the previous one; only then is that one's confirmation read.
 3. **Record**: ``sent``, or back to ``pending`` with an exponential backoff, or ``failed``
    once the attempts are used up or the failure is permanent. Within a run, recording a
    batch and claiming the next share one transaction.
+
+**Order per appointment.** A row is claimed only once every earlier row about the same
+appointment on the same channel has been sent or has finally failed (or was withdrawn or
+skipped), so a cancellation can never overtake its invitation, across batches, connections,
+workers and retries alike. When the patient never got an earlier message about the session
+(its invitation failed for good), an update is sent as the invitation it then is (the
+current state, as a fresh REQUEST with the wording of a booking) and a cancellation is not
+sent at all: it would cancel an event the patient's calendar never had.
 
 A worker that dies between 1 and 3 leaves rows in ``sending``; once their claim is older
 than the claim timeout the next batch puts them back in the queue. Delivery is therefore at
@@ -29,13 +38,13 @@ import re
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..models import (
     RELEASED_STATUSES,
@@ -108,6 +117,7 @@ def worker_name() -> str:
 class Claimed:
     context: MessageContext
     attempts: int  # including this one
+    patient_id: int = 0  # a batch is split between connections by patient
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +125,11 @@ class Outcome:
     notification_id: int
     attempts: int
     error: DeliveryError | None = None
+
+    @property
+    def untried(self) -> bool:
+        """Handed back without being tried: the queue gets it back at no cost."""
+        return self.error is not None and not self.error.attempted
 
 
 @dataclass(slots=True)
@@ -174,19 +189,74 @@ def _not_worth_sending(row: Any, now: dt.datetime) -> tuple[Status, str] | None:
     return None
 
 
+def _waiting_for_earlier(now: dt.datetime) -> sa.ColumnElement[bool]:
+    """An earlier row about the same appointment, on the same channel, is still to be sent:
+    pending (a reminder only once it is due: one waiting for its time holds nothing up) or
+    being sent by some worker right now."""
+    earlier = aliased(Notification)
+    return (
+        sa.exists()
+        .where(
+            earlier.appointment_id == Notification.appointment_id,
+            earlier.channel == Notification.channel,
+            earlier.id < Notification.id,
+            sa.or_(
+                earlier.status == Status.SENDING,
+                sa.and_(
+                    earlier.status == Status.PENDING,
+                    sa.or_(earlier.kind != NotificationKind.REMINDER, earlier.due_at <= now),
+                ),
+            ),
+        )
+        .correlate(Notification)
+    )
+
+
+def _announced(session: Session, rows: Sequence[Any]) -> set[int]:
+    """The ids of those update and cancellation rows whose appointment already had a message
+    delivered on the same channel: the patient's calendar has the event."""
+    changes = [
+        row for row in rows if row.kind in (NotificationKind.UPDATE, NotificationKind.CANCEL)
+    ]
+    if not changes:
+        return set()
+    first_sent = {
+        (appointment_id, channel): first_id
+        for appointment_id, channel, first_id in session.execute(
+            sa.select(
+                Notification.appointment_id, Notification.channel, sa.func.min(Notification.id)
+            )
+            .where(
+                Notification.appointment_id.in_({row.appointment_id for row in changes}),
+                Notification.status == Status.SENT,
+            )
+            .group_by(Notification.appointment_id, Notification.channel)
+        )
+    }
+    return {
+        row.id
+        for row in changes
+        if first_sent.get((row.appointment_id, row.channel), row.id) < row.id
+    }
+
+
 def _claim(
     session: Session, *, now: dt.datetime, worker: str, settings: DispatchSettings
 ) -> tuple[list[Claimed], DispatchTotals]:
     totals = DispatchTotals()
     totals.released = release_stale_claims(session, now=now, settings=settings)
-    # The locking query touches nothing but the (status, due_at) index, so it stops after
-    # batch_size rows however long the queue is; the rows' details are read afterwards.
+    # The locking query walks the (status, due_at) index and stops after batch_size rows
+    # however long the queue is; the rows' details are read afterwards.
     ids = session.scalars(
         sa.select(Notification.id)
-        .where(Notification.status == Status.PENDING, Notification.due_at <= now)
-        .order_by(Notification.due_at)
+        .where(
+            Notification.status == Status.PENDING,
+            Notification.due_at <= now,
+            ~_waiting_for_earlier(now),
+        )
+        .order_by(Notification.due_at, Notification.id)
         .limit(settings.batch_size)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=Notification)
     ).all()
     totals.examined = len(ids)
     if not ids:
@@ -200,9 +270,16 @@ def _claim(
         .where(Notification.id.in_(ids))
         .order_by(Notification.due_at, Notification.id)
     ).all()
+    announced = _announced(session, rows)
     claimed: list[Claimed] = []
     for row in rows:
         verdict = _not_worth_sending(row, now)
+        if verdict is None and row.kind is NotificationKind.CANCEL and row.id not in announced:
+            verdict = (
+                Status.SKIPPED,
+                "Not sent: the patient never received this session's invitation, so their "
+                "calendar has nothing to cancel.",
+            )
         if verdict is not None:
             status, reason = verdict
             session.execute(
@@ -214,7 +291,11 @@ def _claim(
             totals.skipped += 1
             continue
         context = context_from_row(row, clinic_name=settings.clinic_name)
-        claimed.append(Claimed(context, attempts=row.attempts + 1))
+        if row.kind is NotificationKind.UPDATE and row.id not in announced:
+            # Their invitation never arrived: this one is it (a REQUEST with the current
+            # time, which a calendar adds as a new event), worded as a booking.
+            context = replace(context, kind=NotificationKind.INVITE)
+        claimed.append(Claimed(context, attempts=row.attempts + 1, patient_id=row.patient_id))
     if claimed:
         session.execute(
             sa.update(Notification)
@@ -333,6 +414,20 @@ def send_claimed(claimed: Iterable[Claimed], *, sender: Sender, now: dt.datetime
     return outcomes
 
 
+def shares_by_patient(claimed: Sequence[Claimed], count: int) -> list[list[Claimed]]:
+    """Split a batch into ``count`` shares of about equal size, keeping each patient's
+    messages together and in claim order: one patient's messages never race each other."""
+    groups: dict[int, list[Claimed]] = {}
+    for item in claimed:
+        groups.setdefault(item.patient_id, []).append(item)
+    shares: list[list[Claimed]] = [[] for _ in range(count)]
+    for group in sorted(groups.values(), key=len, reverse=True):
+        min(shares, key=len).extend(group)
+    # Each share keeps the batch's order (due time, then id).
+    position = {id(item): index for index, item in enumerate(claimed)}
+    return [sorted(share, key=lambda item: position[id(item)]) for share in shares]
+
+
 class SenderPool:
     """``settings.connections`` senders, each with its own mail connection, kept for a whole
     run. A batch is dealt out between them and sent side by side in threads: the work is
@@ -354,10 +449,11 @@ class SenderPool:
     def send_all(self, claimed: list[Claimed], *, now: dt.datetime) -> list[Outcome]:
         if self.executor is None or len(claimed) < 2:
             return send_claimed(claimed, sender=self.senders[0], now=now)
-        shares = [claimed[index :: len(self.senders)] for index in range(len(self.senders))]
         futures = [
             self.executor.submit(send_claimed, share, sender=sender, now=now)
-            for share, sender in zip(shares, self.senders, strict=True)
+            for share, sender in zip(
+                shares_by_patient(claimed, len(self.senders)), self.senders, strict=True
+            )
             if share
         ]
         return [outcome for future in futures for outcome in future.result()]
@@ -405,7 +501,15 @@ def _record(
             continue
         give_up = outcome.error.permanent or outcome.attempts >= settings.max_attempts
         values: dict[str, Any] = {"claimed_at": None, "last_error": scrub(outcome.error.message)}
-        if give_up:
+        if outcome.untried:
+            # Not tried at all: the attempt counted when it was claimed is given back.
+            values.update(
+                status=Status.PENDING,
+                attempts=Notification.attempts - 1,
+                due_at=now + settings.retry_delay(1),
+            )
+            totals.retrying += 1
+        elif give_up:
             values["status"] = Status.FAILED
             totals.failed += 1
         else:
@@ -429,16 +533,20 @@ def _log_failures(outcomes: list[Outcome], totals: DispatchTotals) -> None:
     failures = [outcome for outcome in outcomes if outcome.error is not None]
     if not failures:
         return
-    first = failures[0]
-    assert first.error is not None
+    # Each distinct cause once, with how many it hit and one notification id (no data).
+    causes: dict[str, list[int]] = {}
+    for outcome in failures:
+        assert outcome.error is not None
+        causes.setdefault(scrub(outcome.error.message), []).append(outcome.notification_id)
     log.warning(
-        "%d of %d messages not delivered (%d to retry, %d failed), e.g. notification %s: %s",
+        "%d of %d messages not delivered (%d to retry, %d failed): %s",
         len(failures),
         len(outcomes),
         totals.retrying,
         totals.failed,
-        first.notification_id,
-        scrub(first.error.message),
+        "; ".join(
+            f"{len(ids)} x {cause} (e.g. notification {ids[0]})" for cause, ids in causes.items()
+        ),
     )
 
 
@@ -514,8 +622,11 @@ class Dispatcher:
                             session, now=now, worker=self.worker, settings=self.settings
                         )
                         totals.add(claim_totals)
-                        totals.batches += 1
-                        drained = claim_totals.examined < self.settings.batch_size
+                        totals.batches += 1 if claim_totals.examined else 0
+                        # A short batch does not mean nothing is left: a message that
+                        # waited for the one just sent (its appointment's invitation, say)
+                        # is due now. Only an empty claim ends the run.
+                        drained = claim_totals.examined == 0
                     session.commit()
                 except BaseException:
                     session.rollback()
