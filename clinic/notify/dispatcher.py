@@ -160,9 +160,18 @@ def release_stale_claims(session: Session, *, now: dt.datetime, settings: Dispat
         session.execute(
             sa.update(Notification)
             .where(
-                Notification.status == Status.SENDING,
-                Notification.claimed_at
-                < now - dt.timedelta(seconds=settings.claim_timeout_seconds),
+                # Rows another worker is releasing at this moment are left to it: two
+                # workers updating the same stale rows in different orders could deadlock.
+                Notification.id.in_(
+                    sa.select(Notification.id)
+                    .where(
+                        Notification.status == Status.SENDING,
+                        Notification.claimed_at
+                        < now - dt.timedelta(seconds=settings.claim_timeout_seconds),
+                    )
+                    .with_for_update(skip_locked=True)
+                    .scalar_subquery()
+                )
             )
             .values(
                 status=sa.case((out_of_attempts, Status.FAILED.value), else_=Status.PENDING.value),
