@@ -34,12 +34,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import queue
 import re
 import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar, cast
 
@@ -438,8 +438,10 @@ def shares_by_patient(claimed: Sequence[Claimed], count: int) -> list[list[Claim
 
 
 class SenderPool:
-    """``settings.connections`` senders, each with its own mail connection, kept for a whole
-    run. A batch is dealt out between them and sent side by side in threads: the work is
+    """``settings.connections`` senders, each with its own mail connection and thread, kept
+    for a whole run. Claimed messages stream to them: a batch is split by patient, each
+    share queued to the least busy sender, and outcomes come back one by one, so sending
+    never stops while the next batch is claimed or the last one recorded. The work is
     mostly waiting on sockets, which releases the GIL."""
 
     def __init__(
@@ -449,27 +451,104 @@ class SenderPool:
             Sender(email_backend=email_backend, sms_backend=sms_backend, settings=settings)
             for _ in range(settings.connections)
         ]
-        self.executor = (
-            ThreadPoolExecutor(len(self.senders), thread_name_prefix="dispatch-send")
-            if len(self.senders) > 1
-            else None
-        )
-
-    def send_all(self, claimed: list[Claimed], *, now: dt.datetime) -> list[Outcome]:
-        if self.executor is None or len(claimed) < 2:
-            return send_claimed(claimed, sender=self.senders[0], now=now)
-        futures = [
-            self.executor.submit(send_claimed, share, sender=sender, now=now)
-            for share, sender in zip(
-                shares_by_patient(claimed, len(self.senders)), self.senders, strict=True
-            )
-            if share
+        self.queues: list[queue.SimpleQueue[tuple[Claimed, dt.datetime] | None]] = [
+            queue.SimpleQueue() for _ in self.senders
         ]
-        return [outcome for future in futures for outcome in future.result()]
+        self.results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self.load = [0] * len(self.senders)
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.threads = [
+            threading.Thread(target=self._work, args=(index,), name=f"dispatch-send-{index}")
+            for index in range(len(self.senders))
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def submit(self, claimed: list[Claimed], *, now: dt.datetime) -> None:
+        with self.lock:
+            self.in_flight += len(claimed)
+            loads = list(self.load)
+        for share in shares_by_patient(claimed, len(self.senders)):
+            if not share:
+                continue
+            target = min(range(len(loads)), key=loads.__getitem__)
+            loads[target] += len(share)
+            with self.lock:
+                self.load[target] += len(share)
+            for item in share:
+                self.queues[target].put((item, now))
+
+    def collect(self, *, wait: float | None) -> list[Outcome]:
+        """Outcomes ready now; with ``wait``, block up to that long for the first one."""
+        outcomes: list[Outcome] = []
+        if wait is not None and self.in_flight:
+            try:
+                outcomes.append(self.results.get(timeout=wait))
+            except queue.Empty:
+                return outcomes
+        while True:
+            try:
+                outcomes.append(self.results.get_nowait())
+            except queue.Empty:
+                break
+        with self.lock:
+            self.in_flight -= len(outcomes)
+        return outcomes
+
+    def _done(self, index: int, outcome: Outcome) -> None:
+        with self.lock:
+            self.load[index] -= 1
+        self.results.put(outcome)
+
+    def _work(self, index: int) -> None:
+        """One connection's loop: build the next email while the server works on the one
+        before; read that one's confirmation before handing the next over, or as soon as
+        nothing else is queued."""
+        sender, jobs = self.senders[index], self.queues[index]
+        awaiting: Claimed | None = None
+
+        def confirm(_: None) -> None:
+            sender.email.end()
+
+        def build(job: tuple[Claimed, dt.datetime]) -> OutgoingEmail | SmsMessage:
+            return sender.build(job[0].context, now=job[1])
+
+        while True:
+            if awaiting is None:
+                job = jobs.get()
+            else:
+                try:
+                    job = jobs.get_nowait()
+                except queue.Empty:
+                    self._done(index, _attempt(awaiting, confirm, None)[1])
+                    awaiting = None
+                    continue
+            if job is None:
+                if awaiting is not None:
+                    self._done(index, _attempt(awaiting, confirm, None)[1])
+                return
+            item = job[0]
+            message, outcome = _attempt(item, build, job)
+            if awaiting is not None:
+                self._done(index, _attempt(awaiting, confirm, None)[1])
+                awaiting = None
+            if message is None:
+                self._done(index, outcome)
+            elif isinstance(message, OutgoingEmail):
+                _, outcome = _attempt(item, sender.email.begin, message)
+                if outcome.error is None:
+                    awaiting = item
+                else:
+                    self._done(index, outcome)
+            else:
+                self._done(index, _attempt(item, sender.sms_backend.send, message)[1])
 
     def close(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True)
+        for jobs in self.queues:
+            jobs.put(None)
+        for thread in self.threads:
+            thread.join()
         for sender in self.senders:
             sender.close()
 
@@ -606,48 +685,63 @@ class Dispatcher:
         max_batches: int | None = None,
     ) -> DispatchTotals:
         totals = DispatchTotals()
+        settings = self.settings
         senders = SenderPool(
-            email_backend=self.email_backend, sms_backend=self.sms_backend, settings=self.settings
+            email_backend=self.email_backend, sms_backend=self.sms_backend, settings=settings
         )
         outcomes: list[Outcome] = []  # sent but not yet recorded
-        drained = False
+        exhausted = False  # the last claim found nothing due
         try:
             while True:
-                now = clock()
-                claim_more = not (
-                    drained
-                    or (stop is not None and stop.is_set())
-                    or (max_batches is not None and totals.batches >= max_batches)
+                outcomes += senders.collect(wait=None)
+                stopping = (stop is not None and stop.is_set()) or (
+                    max_batches is not None and totals.batches >= max_batches
                 )
-                if not outcomes and not claim_more:
-                    break
-                # One transaction records the batch just sent and claims the next: half
+                # Keep one batch queued behind the one being sent. After an empty claim,
+                # claim again only once everything in flight is recorded: a message that
+                # waited for one of them (its appointment's invitation) is due then.
+                claim_more = not stopping and (
+                    (not exhausted and senders.in_flight < settings.batch_size)
+                    or (exhausted and senders.in_flight == 0 and outcomes)
+                )
+                record_now = outcomes and (
+                    claim_more or senders.in_flight == 0 or len(outcomes) >= settings.batch_size
+                )
+                if not claim_more and not record_now:
+                    if senders.in_flight == 0:
+                        break
+                    outcomes += senders.collect(wait=1.0)
+                    continue
+                now = clock()
+                # One transaction records what was sent and claims the next batch: half
                 # the commits (each a disk flush on PostgreSQL) of doing them apart.
                 claimed: list[Claimed] = []
                 try:
                     recorded = self._record(session, outcomes, now=now)
                     if claim_more:
                         claimed, claim_totals = _claim(
-                            session, now=now, worker=self.worker, settings=self.settings
+                            session, now=now, worker=self.worker, settings=settings
                         )
                         totals.add(claim_totals)
                         totals.batches += 1 if claim_totals.examined else 0
-                        # A short batch does not mean nothing is left: a message that
-                        # waited for the one just sent (its appointment's invitation, say)
-                        # is due now. Only an empty claim ends the run.
-                        drained = claim_totals.examined == 0
+                        exhausted = claim_totals.examined == 0
                     session.commit()
                 except BaseException:
                     session.rollback()
+                    # Keep what was sent on record even if claiming went wrong, including
+                    # what is still on its way.
+                    while senders.in_flight:
+                        outcomes += senders.collect(wait=1.0)
                     if outcomes:
-                        # Keep what was sent on record even if claiming went wrong.
                         record_outcomes(
-                            session, outcomes, now=now, worker=self.worker, settings=self.settings
+                            session, outcomes, now=clock(), worker=self.worker, settings=settings
                         )
                     raise
                 _log_failures(outcomes, recorded)
                 totals.add(recorded)
-                outcomes = senders.send_all(claimed, now=now) if claimed else []
+                outcomes = []
+                if claimed:
+                    senders.submit(claimed, now=now)
         finally:
             senders.close()
         if totals.examined or totals.released:
