@@ -9,12 +9,13 @@ mail server or SMS gateway:
    mark them ``sending`` with ``claimed_at``/``claimed_by`` and read everything the messages
    need into plain data.
 2. **Send**, outside any transaction, over mail connections kept for the whole run
-   (``DISPATCH_CONNECTIONS`` of them side by side; a batch is split by patient, so one
-   patient's messages go down one connection in order). Each email is built while the
-   server is still working on the previous one; only then is that one's confirmation read.
+   (``DISPATCH_CONNECTIONS`` of them, each in a thread of its own). A claimed batch is split
+   by patient and streamed to the connections' queues, so sending goes on while the next
+   batch is claimed. Each email is built while the server is still working on the previous
+   one; only then is that one's confirmation read.
 3. **Record**: ``sent``, or back to ``pending`` with an exponential backoff, or ``failed``
-   once the attempts are used up or the failure is permanent. Within a run, recording a
-   batch and claiming the next share one transaction.
+   once the attempts are used up or the failure is permanent. Within a run, recording what
+   was sent and claiming the next batch share one transaction.
 
 **Order per appointment.** A row is claimed only once every earlier row about the same
 appointment on the same channel has been sent or has finally failed (or was withdrawn or
