@@ -53,7 +53,7 @@ def seed_demo_command() -> None:
     """Load a demo clinic (safe to run again: nothing is duplicated)."""
     from .demo import seed_demo
 
-    report = seed_demo(db.session())
+    report = seed_demo(db.session(), now=clock.now())
     click.echo(report.summary())
 
 
@@ -90,8 +90,14 @@ def serve_command(host: str, port: int, demo: bool) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     migrate_to_head()
-    if demo and database_is_empty(db.session()):
-        click.echo(seed_demo(db.session()).summary())
+    try:
+        if demo and database_is_empty(db.session()):
+            click.echo(seed_demo(db.session(), now=clock.now()).summary())
+    finally:
+        # This command's app context lasts as long as the server: a transaction left open
+        # here (the emptiness check's, on a database that already has data) would hold
+        # SQLite's write lock against every request and job until shutdown.
+        db.session.remove()
     click.echo(f"Clinic is running at http://{host}:{port}/")
     if demo:
         for username, role, password in DEMO_USERS:

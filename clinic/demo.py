@@ -74,13 +74,21 @@ class SeedReport:
 
 
 def database_is_empty(session: Session) -> bool:
-    return (
-        session.scalar(sa.select(Location.id).limit(1)) is None
-        and session.scalar(sa.select(User.id).limit(1)) is None
-    )
+    """No location and no user yet. Ends the transaction it read in: on SQLite every
+    transaction takes the write lock, and this check is often the first thing a long-lived
+    command does."""
+    try:
+        return (
+            session.scalar(sa.select(Location.id).limit(1)) is None
+            and session.scalar(sa.select(User.id).limit(1)) is None
+        )
+    finally:
+        session.rollback()
 
 
 def seed_demo(session: Session, *, now: dt.datetime | None = None) -> SeedReport:
+    """Add whatever of the demo clinic is missing, around ``now`` (the app clock; callers
+    that pass none get the real time). Commits."""
     now = now or dt.datetime.now(dt.UTC)
     report = SeedReport()
     location = _location(session, report)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
+import sqlalchemy as sa
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -36,15 +37,40 @@ class JobSpec:
     seconds: int
 
 
+# pg_try_advisory_xact_lock key for the shift job (the one-argument form: booking's
+# per-location-and-day locks use the two-argument form, a separate key space).
+SHIFTS_LOCK_KEY = 0x636C696E6963_0001
+
+
+class AlreadyRunning(Exception):
+    """Another process is doing this job right now: not an error, nothing to do."""
+
+
 def materialize_upcoming_shifts(app: Flask) -> None:
+    """Expand the weekly shift templates. Every worker runs this at start-up; one does the
+    work: on PostgreSQL whoever takes the advisory lock (the others skip), on SQLite the
+    IMMEDIATE transaction makes the read and the inserts one step. Should anything else
+    (``clinic seed-demo``, an admin saving a template) insert the same shifts meanwhile,
+    the unique key refuses the second copy and this run simply stops: they exist."""
     from .scheduling.shifts import SHIFT_HORIZON_DAYS, materialize_shifts
 
     with app.app_context():
+        session = db.session()
         today = clock.now().date()
-        added = materialize_shifts(
-            db.session(), start=today, end=today + dt.timedelta(days=SHIFT_HORIZON_DAYS)
-        )
-        db.session.commit()
+        try:
+            if session.get_bind().dialect.name == "postgresql" and not session.scalar(
+                sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SHIFTS_LOCK_KEY}
+            ):
+                raise AlreadyRunning
+            added = materialize_shifts(
+                session, start=today, end=today + dt.timedelta(days=SHIFT_HORIZON_DAYS)
+            )
+            session.commit()
+        except sa.exc.IntegrityError:
+            session.rollback()
+            raise AlreadyRunning from None
+        finally:
+            session.rollback()  # the lock, or a failed transaction, ends here
         if added:
             log.info("materialized %d shifts", added)
 
@@ -110,6 +136,38 @@ def job_specs(app: Flask) -> list[JobSpec]:
     ]
 
 
+_running: dict[str, threading.Lock] = {}
+
+
+def guarded(spec: JobSpec) -> Callable[[Flask], None]:
+    """The job as the scheduler runs it.
+
+    - A run that finds the previous one still going (a long drain of the queue) returns at
+      once. The scheduler allows two instances so that it never gets to log "maximum number
+      of running instances reached" at every interval; this lock keeps it to one run.
+    - A run that another process is already doing (``AlreadyRunning``) is not an error.
+    - Any other failure is logged with its type only, like the dispatcher's: an exception's
+      text or traceback can quote SQL parameters holding patient data.
+    """
+    lock = _running.setdefault(spec.id, threading.Lock())
+
+    def run(app: Flask) -> None:
+        if not lock.acquire(blocking=False):
+            log.debug("job %s: the previous run is still going", spec.id)
+            return
+        try:
+            spec.func(app)
+        except AlreadyRunning:
+            log.debug("job %s: another process is doing it", spec.id)
+        except Exception as error:
+            log.error("job %s failed: %s", spec.id, type(error).__name__)
+        finally:
+            lock.release()
+
+    run.__name__ = run.__qualname__ = f"guarded_{spec.func.__name__}"
+    return run
+
+
 def log_missed_run(event: JobExecutionEvent) -> None:
     log.warning(
         "job %s missed its run at %s (the process was busy or suspended)",
@@ -128,13 +186,16 @@ def register_jobs(app: Flask, target: BaseScheduler) -> None:
         _listened.add(target)
     for spec in job_specs(app):
         target.add_job(
-            spec.func,
+            guarded(spec),
             "interval",
             seconds=spec.seconds,
             args=[app],
             id=spec.id,
+            name=spec.id,
             replace_existing=True,
-            max_instances=1,
+            # Two, so that a tick during a long run starts one that returns at once
+            # (see guarded) instead of a warning; coalesce folds a backlog into one run.
+            max_instances=2,
             coalesce=True,
             # APScheduler runs on the real clock, whatever the app clock says.
             next_run_time=dt.datetime.now(dt.UTC),

@@ -115,6 +115,8 @@ def _payload_time(notification: Notification, key: str) -> dt.datetime | None:
 # The claim query reads exactly these columns (one joined SELECT, no ORM objects).
 CLAIM_COLUMNS = (
     Notification.id,
+    Notification.appointment_id,
+    Appointment.patient_id,
     Notification.kind,
     Notification.channel,
     Notification.message_id,

@@ -9,11 +9,21 @@ mail server or SMS gateway:
    mark them ``sending`` with ``claimed_at``/``claimed_by`` and read everything the messages
    need into plain data.
 2. **Send**, outside any transaction, over mail connections kept for the whole run
-   (``DISPATCH_CONNECTIONS`` of them side by side). Each email is built while the server is
-   still working on the previous one; only then is that one's confirmation read.
+   (``DISPATCH_CONNECTIONS`` of them, each in a thread of its own). A claimed batch is split
+   by patient and streamed to the connections' queues, so sending goes on while the next
+   batch is claimed. Each email is built while the server is still working on the previous
+   one; only then is that one's confirmation read.
 3. **Record**: ``sent``, or back to ``pending`` with an exponential backoff, or ``failed``
-   once the attempts are used up or the failure is permanent. Within a run, recording a
-   batch and claiming the next share one transaction.
+   once the attempts are used up or the failure is permanent. Within a run, recording what
+   was sent and claiming the next batch share one transaction.
+
+**Order per appointment.** A row is claimed only once every earlier row about the same
+appointment on the same channel has been sent or has finally failed (or was withdrawn or
+skipped), so a cancellation can never overtake its invitation, across batches, connections,
+workers and retries alike. When the patient never got an earlier message about the session
+(its invitation failed for good), an update is sent as the invitation it then is (the
+current state, as a fresh REQUEST with the wording of a booking) and a cancellation is not
+sent at all: it would cancel an event the patient's calendar never had.
 
 A worker that dies between 1 and 3 leaves rows in ``sending``; once their claim is older
 than the claim timeout the next batch puts them back in the queue. Delivery is therefore at
@@ -25,17 +35,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import queue
 import re
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..models import (
     RELEASED_STATUSES,
@@ -108,6 +118,7 @@ def worker_name() -> str:
 class Claimed:
     context: MessageContext
     attempts: int  # including this one
+    patient_id: int = 0  # a batch is split between connections by patient
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +126,11 @@ class Outcome:
     notification_id: int
     attempts: int
     error: DeliveryError | None = None
+
+    @property
+    def untried(self) -> bool:
+        """Handed back without being tried: the queue gets it back at no cost."""
+        return self.error is not None and not self.error.attempted
 
 
 @dataclass(slots=True)
@@ -145,9 +161,18 @@ def release_stale_claims(session: Session, *, now: dt.datetime, settings: Dispat
         session.execute(
             sa.update(Notification)
             .where(
-                Notification.status == Status.SENDING,
-                Notification.claimed_at
-                < now - dt.timedelta(seconds=settings.claim_timeout_seconds),
+                # Rows another worker is releasing at this moment are left to it: two
+                # workers updating the same stale rows in different orders could deadlock.
+                Notification.id.in_(
+                    sa.select(Notification.id)
+                    .where(
+                        Notification.status == Status.SENDING,
+                        Notification.claimed_at
+                        < now - dt.timedelta(seconds=settings.claim_timeout_seconds),
+                    )
+                    .with_for_update(skip_locked=True)
+                    .scalar_subquery()
+                )
             )
             .values(
                 status=sa.case((out_of_attempts, Status.FAILED.value), else_=Status.PENDING.value),
@@ -174,19 +199,74 @@ def _not_worth_sending(row: Any, now: dt.datetime) -> tuple[Status, str] | None:
     return None
 
 
+def _waiting_for_earlier(now: dt.datetime) -> sa.ColumnElement[bool]:
+    """An earlier row about the same appointment, on the same channel, is still to be sent:
+    pending (a reminder only once it is due: one waiting for its time holds nothing up) or
+    being sent by some worker right now."""
+    earlier = aliased(Notification)
+    return (
+        sa.exists()
+        .where(
+            earlier.appointment_id == Notification.appointment_id,
+            earlier.channel == Notification.channel,
+            earlier.id < Notification.id,
+            sa.or_(
+                earlier.status == Status.SENDING,
+                sa.and_(
+                    earlier.status == Status.PENDING,
+                    sa.or_(earlier.kind != NotificationKind.REMINDER, earlier.due_at <= now),
+                ),
+            ),
+        )
+        .correlate(Notification)
+    )
+
+
+def _announced(session: Session, rows: Sequence[Any]) -> set[int]:
+    """The ids of those update and cancellation rows whose appointment already had a message
+    delivered on the same channel: the patient's calendar has the event."""
+    changes = [
+        row for row in rows if row.kind in (NotificationKind.UPDATE, NotificationKind.CANCEL)
+    ]
+    if not changes:
+        return set()
+    first_sent = {
+        (appointment_id, channel): first_id
+        for appointment_id, channel, first_id in session.execute(
+            sa.select(
+                Notification.appointment_id, Notification.channel, sa.func.min(Notification.id)
+            )
+            .where(
+                Notification.appointment_id.in_({row.appointment_id for row in changes}),
+                Notification.status == Status.SENT,
+            )
+            .group_by(Notification.appointment_id, Notification.channel)
+        )
+    }
+    return {
+        row.id
+        for row in changes
+        if first_sent.get((row.appointment_id, row.channel), row.id) < row.id
+    }
+
+
 def _claim(
     session: Session, *, now: dt.datetime, worker: str, settings: DispatchSettings
 ) -> tuple[list[Claimed], DispatchTotals]:
     totals = DispatchTotals()
     totals.released = release_stale_claims(session, now=now, settings=settings)
-    # The locking query touches nothing but the (status, due_at) index, so it stops after
-    # batch_size rows however long the queue is; the rows' details are read afterwards.
+    # The locking query walks the (status, due_at) index and stops after batch_size rows
+    # however long the queue is; the rows' details are read afterwards.
     ids = session.scalars(
         sa.select(Notification.id)
-        .where(Notification.status == Status.PENDING, Notification.due_at <= now)
-        .order_by(Notification.due_at)
+        .where(
+            Notification.status == Status.PENDING,
+            Notification.due_at <= now,
+            ~_waiting_for_earlier(now),
+        )
+        .order_by(Notification.due_at, Notification.id)
         .limit(settings.batch_size)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=Notification)
     ).all()
     totals.examined = len(ids)
     if not ids:
@@ -200,9 +280,16 @@ def _claim(
         .where(Notification.id.in_(ids))
         .order_by(Notification.due_at, Notification.id)
     ).all()
+    announced = _announced(session, rows)
     claimed: list[Claimed] = []
     for row in rows:
         verdict = _not_worth_sending(row, now)
+        if verdict is None and row.kind is NotificationKind.CANCEL and row.id not in announced:
+            verdict = (
+                Status.SKIPPED,
+                "Not sent: the patient never received this session's invitation, so their "
+                "calendar has nothing to cancel.",
+            )
         if verdict is not None:
             status, reason = verdict
             session.execute(
@@ -214,7 +301,11 @@ def _claim(
             totals.skipped += 1
             continue
         context = context_from_row(row, clinic_name=settings.clinic_name)
-        claimed.append(Claimed(context, attempts=row.attempts + 1))
+        if row.kind is NotificationKind.UPDATE and row.id not in announced:
+            # Their invitation never arrived: this one is it (a REQUEST with the current
+            # time, which a calendar adds as a new event), worded as a booking.
+            context = replace(context, kind=NotificationKind.INVITE)
+        claimed.append(Claimed(context, attempts=row.attempts + 1, patient_id=row.patient_id))
     if claimed:
         session.execute(
             sa.update(Notification)
@@ -333,9 +424,25 @@ def send_claimed(claimed: Iterable[Claimed], *, sender: Sender, now: dt.datetime
     return outcomes
 
 
+def shares_by_patient(claimed: Sequence[Claimed], count: int) -> list[list[Claimed]]:
+    """Split a batch into ``count`` shares of about equal size, keeping each patient's
+    messages together and in claim order: one patient's messages never race each other."""
+    groups: dict[int, list[Claimed]] = {}
+    for item in claimed:
+        groups.setdefault(item.patient_id, []).append(item)
+    shares: list[list[Claimed]] = [[] for _ in range(count)]
+    for group in sorted(groups.values(), key=len, reverse=True):
+        min(shares, key=len).extend(group)
+    # Each share keeps the batch's order (due time, then id).
+    position = {id(item): index for index, item in enumerate(claimed)}
+    return [sorted(share, key=lambda item: position[id(item)]) for share in shares]
+
+
 class SenderPool:
-    """``settings.connections`` senders, each with its own mail connection, kept for a whole
-    run. A batch is dealt out between them and sent side by side in threads: the work is
+    """``settings.connections`` senders, each with its own mail connection and thread, kept
+    for a whole run. Claimed messages stream to them: a batch is split by patient, each
+    share queued to the least busy sender, and outcomes come back one by one, so sending
+    never stops while the next batch is claimed or the last one recorded. The work is
     mostly waiting on sockets, which releases the GIL."""
 
     def __init__(
@@ -345,26 +452,104 @@ class SenderPool:
             Sender(email_backend=email_backend, sms_backend=sms_backend, settings=settings)
             for _ in range(settings.connections)
         ]
-        self.executor = (
-            ThreadPoolExecutor(len(self.senders), thread_name_prefix="dispatch-send")
-            if len(self.senders) > 1
-            else None
-        )
-
-    def send_all(self, claimed: list[Claimed], *, now: dt.datetime) -> list[Outcome]:
-        if self.executor is None or len(claimed) < 2:
-            return send_claimed(claimed, sender=self.senders[0], now=now)
-        shares = [claimed[index :: len(self.senders)] for index in range(len(self.senders))]
-        futures = [
-            self.executor.submit(send_claimed, share, sender=sender, now=now)
-            for share, sender in zip(shares, self.senders, strict=True)
-            if share
+        self.queues: list[queue.SimpleQueue[tuple[Claimed, dt.datetime] | None]] = [
+            queue.SimpleQueue() for _ in self.senders
         ]
-        return [outcome for future in futures for outcome in future.result()]
+        self.results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self.load = [0] * len(self.senders)
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.threads = [
+            threading.Thread(target=self._work, args=(index,), name=f"dispatch-send-{index}")
+            for index in range(len(self.senders))
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def submit(self, claimed: list[Claimed], *, now: dt.datetime) -> None:
+        with self.lock:
+            self.in_flight += len(claimed)
+            loads = list(self.load)
+        for share in shares_by_patient(claimed, len(self.senders)):
+            if not share:
+                continue
+            target = min(range(len(loads)), key=loads.__getitem__)
+            loads[target] += len(share)
+            with self.lock:
+                self.load[target] += len(share)
+            for item in share:
+                self.queues[target].put((item, now))
+
+    def collect(self, *, wait: float | None) -> list[Outcome]:
+        """Outcomes ready now; with ``wait``, block up to that long for the first one."""
+        outcomes: list[Outcome] = []
+        if wait is not None and self.in_flight:
+            try:
+                outcomes.append(self.results.get(timeout=wait))
+            except queue.Empty:
+                return outcomes
+        while True:
+            try:
+                outcomes.append(self.results.get_nowait())
+            except queue.Empty:
+                break
+        with self.lock:
+            self.in_flight -= len(outcomes)
+        return outcomes
+
+    def _done(self, index: int, outcome: Outcome) -> None:
+        with self.lock:
+            self.load[index] -= 1
+        self.results.put(outcome)
+
+    def _work(self, index: int) -> None:
+        """One connection's loop: build the next email while the server works on the one
+        before; read that one's confirmation before handing the next over, or as soon as
+        nothing else is queued."""
+        sender, jobs = self.senders[index], self.queues[index]
+        awaiting: Claimed | None = None
+
+        def confirm(_: None) -> None:
+            sender.email.end()
+
+        def build(job: tuple[Claimed, dt.datetime]) -> OutgoingEmail | SmsMessage:
+            return sender.build(job[0].context, now=job[1])
+
+        while True:
+            if awaiting is None:
+                job = jobs.get()
+            else:
+                try:
+                    job = jobs.get_nowait()
+                except queue.Empty:
+                    self._done(index, _attempt(awaiting, confirm, None)[1])
+                    awaiting = None
+                    continue
+            if job is None:
+                if awaiting is not None:
+                    self._done(index, _attempt(awaiting, confirm, None)[1])
+                return
+            item = job[0]
+            message, outcome = _attempt(item, build, job)
+            if awaiting is not None:
+                self._done(index, _attempt(awaiting, confirm, None)[1])
+                awaiting = None
+            if message is None:
+                self._done(index, outcome)
+            elif isinstance(message, OutgoingEmail):
+                _, outcome = _attempt(item, sender.email.begin, message)
+                if outcome.error is None:
+                    awaiting = item
+                else:
+                    self._done(index, outcome)
+            else:
+                self._done(index, _attempt(item, sender.sms_backend.send, message)[1])
 
     def close(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True)
+        for jobs in self.queues:
+            jobs.put(None)
+        for thread in self.threads:
+            thread.join()
         for sender in self.senders:
             sender.close()
 
@@ -405,7 +590,15 @@ def _record(
             continue
         give_up = outcome.error.permanent or outcome.attempts >= settings.max_attempts
         values: dict[str, Any] = {"claimed_at": None, "last_error": scrub(outcome.error.message)}
-        if give_up:
+        if outcome.untried:
+            # Not tried at all: the attempt counted when it was claimed is given back.
+            values.update(
+                status=Status.PENDING,
+                attempts=Notification.attempts - 1,
+                due_at=now + settings.retry_delay(1),
+            )
+            totals.retrying += 1
+        elif give_up:
             values["status"] = Status.FAILED
             totals.failed += 1
         else:
@@ -429,16 +622,20 @@ def _log_failures(outcomes: list[Outcome], totals: DispatchTotals) -> None:
     failures = [outcome for outcome in outcomes if outcome.error is not None]
     if not failures:
         return
-    first = failures[0]
-    assert first.error is not None
+    # Each distinct cause once, with how many it hit and one notification id (no data).
+    causes: dict[str, list[int]] = {}
+    for outcome in failures:
+        assert outcome.error is not None
+        causes.setdefault(scrub(outcome.error.message), []).append(outcome.notification_id)
     log.warning(
-        "%d of %d messages not delivered (%d to retry, %d failed), e.g. notification %s: %s",
+        "%d of %d messages not delivered (%d to retry, %d failed): %s",
         len(failures),
         len(outcomes),
         totals.retrying,
         totals.failed,
-        first.notification_id,
-        scrub(first.error.message),
+        "; ".join(
+            f"{len(ids)} x {cause} (e.g. notification {ids[0]})" for cause, ids in causes.items()
+        ),
     )
 
 
@@ -489,45 +686,63 @@ class Dispatcher:
         max_batches: int | None = None,
     ) -> DispatchTotals:
         totals = DispatchTotals()
+        settings = self.settings
         senders = SenderPool(
-            email_backend=self.email_backend, sms_backend=self.sms_backend, settings=self.settings
+            email_backend=self.email_backend, sms_backend=self.sms_backend, settings=settings
         )
         outcomes: list[Outcome] = []  # sent but not yet recorded
-        drained = False
+        exhausted = False  # the last claim found nothing due
         try:
             while True:
-                now = clock()
-                claim_more = not (
-                    drained
-                    or (stop is not None and stop.is_set())
-                    or (max_batches is not None and totals.batches >= max_batches)
+                outcomes += senders.collect(wait=None)
+                stopping = (stop is not None and stop.is_set()) or (
+                    max_batches is not None and totals.batches >= max_batches
                 )
-                if not outcomes and not claim_more:
-                    break
-                # One transaction records the batch just sent and claims the next: half
+                # Keep one batch queued behind the one being sent. After an empty claim,
+                # claim again only once everything in flight is recorded: a message that
+                # waited for one of them (its appointment's invitation) is due then.
+                claim_more = not stopping and (
+                    (not exhausted and senders.in_flight < settings.batch_size)
+                    or (exhausted and senders.in_flight == 0 and outcomes)
+                )
+                record_now = outcomes and (
+                    claim_more or senders.in_flight == 0 or len(outcomes) >= settings.batch_size
+                )
+                if not claim_more and not record_now:
+                    if senders.in_flight == 0:
+                        break
+                    outcomes += senders.collect(wait=1.0)
+                    continue
+                now = clock()
+                # One transaction records what was sent and claims the next batch: half
                 # the commits (each a disk flush on PostgreSQL) of doing them apart.
                 claimed: list[Claimed] = []
                 try:
                     recorded = self._record(session, outcomes, now=now)
                     if claim_more:
                         claimed, claim_totals = _claim(
-                            session, now=now, worker=self.worker, settings=self.settings
+                            session, now=now, worker=self.worker, settings=settings
                         )
                         totals.add(claim_totals)
-                        totals.batches += 1
-                        drained = claim_totals.examined < self.settings.batch_size
+                        totals.batches += 1 if claim_totals.examined else 0
+                        exhausted = claim_totals.examined == 0
                     session.commit()
                 except BaseException:
                     session.rollback()
+                    # Keep what was sent on record even if claiming went wrong, including
+                    # what is still on its way.
+                    while senders.in_flight:
+                        outcomes += senders.collect(wait=1.0)
                     if outcomes:
-                        # Keep what was sent on record even if claiming went wrong.
                         record_outcomes(
-                            session, outcomes, now=now, worker=self.worker, settings=self.settings
+                            session, outcomes, now=clock(), worker=self.worker, settings=settings
                         )
                     raise
                 _log_failures(outcomes, recorded)
                 totals.add(recorded)
-                outcomes = senders.send_all(claimed, now=now) if claimed else []
+                outcomes = []
+                if claimed:
+                    senders.submit(claimed, now=now)
         finally:
             senders.close()
         if totals.examined or totals.released:

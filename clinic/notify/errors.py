@@ -17,8 +17,11 @@ class NotFound(NotifyError, errors.NotFound):
 
 class DeliveryError(NotifyError):
     """A message could not be handed over. ``permanent`` failures are not retried (a refused
-    address, a malformed number); the others are retried with backoff."""
+    address, a malformed number); the others are retried with backoff. ``attempted`` is
+    False when the message was not even tried (the server had just proved unreachable for
+    the messages before it): it goes back to the queue without losing an attempt."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, attempted: bool = True) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.attempted = attempted

@@ -2,12 +2,13 @@
 
 An invitation or update is ``METHOD:REQUEST``; a cancellation is ``METHOD:CANCEL`` with the
 same UID and a higher SEQUENCE, so the patient's calendar app applies each change to the one
-event. Times carry the location's TZID with a matching VTIMEZONE; the patient's calendar
-feed is ``METHOD:PUBLISH``.
+event. Times carry the location's TZID with its one VTIMEZONE (``clinic.notify.timezones``), the
+same in every message and in the patient's calendar feed (``METHOD:PUBLISH``).
 
 Every line is written by icalendar (escaping, parameters, folding), but a file is assembled
 from parts: the calendar head, the VTIMEZONE and the event properties that many messages
-share (summary, location, the long description, organizer) are serialised once and cached.
+share (summary, location, the long description, organizer) are serialised once and cached;
+the VTIMEZONE is written by ``clinic.notify.timezones``.
 icalendar folds lines one character at a time, and doing all of that again for every email
 cost more than sending it.
 """
@@ -24,22 +25,10 @@ import icalendar
 from ..models import NotificationKind
 from .context import MessageContext, SessionFacts, parse_sender
 from .render import calendar_description, calendar_summary
+from .timezones import vtimezone_bytes
 
 PRODID = "-//clinic//Infusion clinic scheduler//EN"
 CRLF = b"\r\n"
-
-
-@functools.cache
-def vtimezone(tzid: str, first_year: int, last_year: int) -> icalendar.Timezone:
-    """A VTIMEZONE covering the given years, generated from the zoneinfo database."""
-    return icalendar.Timezone.from_tzid(
-        tzid, first_date=dt.date(first_year, 1, 1), last_date=dt.date(last_year + 1, 1, 1)
-    )
-
-
-@functools.cache
-def vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
-    return bytes(vtimezone(tzid, first_year, last_year).to_ical())
 
 
 def _property_lines(properties: Sequence[tuple[str, Any]]) -> bytes:
@@ -70,15 +59,22 @@ def _calendar_head(method: str, calendar_name: str | None = None) -> bytes:
     return text[: -len(end)]
 
 
+def _common_name(name: str) -> str:
+    """A CN parameter every calendar reads alike. RFC 5545 allows no DQUOTE in a parameter;
+    RFC 6868 writes it as ``^'``, which most programs (vobject among them) show as is, so a
+    patient called ``Zoë "Zee" Núñez`` is written ``Zoë 'Zee' Núñez``."""
+    return " ".join(name.replace('"', "'").split())
+
+
 def _organizer(address: str, name: str) -> icalendar.vCalAddress:
     organizer = icalendar.vCalAddress(f"mailto:{address}")
-    organizer.params["CN"] = icalendar.vText(name)
+    organizer.params["CN"] = icalendar.vText(_common_name(name))
     return organizer
 
 
 def _attendee(name: str, email: str) -> icalendar.vCalAddress:
     attendee = icalendar.vCalAddress(f"mailto:{email}")
-    attendee.params["CN"] = icalendar.vText(name)
+    attendee.params["CN"] = icalendar.vText(_common_name(name))
     attendee.params["ROLE"] = icalendar.vText("REQ-PARTICIPANT")
     attendee.params["PARTSTAT"] = icalendar.vText("NEEDS-ACTION")
     attendee.params["RSVP"] = icalendar.vText("TRUE")
@@ -111,6 +107,30 @@ def _shared_lines(
     )
 
 
+def _text(value: str) -> str:
+    """An RFC 5545 TEXT value (3.3.11)."""
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _folded(line: str) -> str:
+    """One content line, folded at 75 octets (continuations start with a space) without
+    splitting a character, and ended with CRLF."""
+    if len(line) <= 75 and (line.isascii() or len(line.encode("utf-8")) <= 75):
+        return line + "\r\n"
+    pieces: list[str] = []
+    current: list[str] = []
+    size, limit = 0, 75
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            pieces.append("".join(current))
+            current, size, limit = [], 0, 74
+        current.append(char)
+        size += width
+    pieces.append("".join(current))
+    return "\r\n ".join(pieces) + "\r\n"
+
+
 def _event(
     facts: SessionFacts,
     *,
@@ -120,13 +140,18 @@ def _event(
     cancelled: bool = False,
     attendee: tuple[str, str] | None = None,
 ) -> bytes:
-    own: list[tuple[str, Any]] = [
-        ("uid", facts.calendar_uid),
-        ("dtstamp", dtstamp.astimezone(dt.UTC)),
-        ("dtstart", facts.local_start),
-        ("dtend", facts.local_end),
-        ("sequence", facts.calendar_sequence),
-    ]
+    # This message's own properties are simple values, written directly: building them
+    # through icalendar's objects was the largest cost of a message (profiled with
+    # bench/dispatch.py --profile). The tests parse every file with icalendar and vobject.
+    tzid = facts.tzid
+    own = (
+        f"UID:{_text(facts.calendar_uid)}",
+        f"DTSTAMP:{dtstamp.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}",
+        f"DTSTART;TZID={tzid}:{facts.local_start:%Y%m%dT%H%M%S}",
+        f"DTEND;TZID={tzid}:{facts.local_end:%Y%m%dT%H%M%S}",
+        f"SEQUENCE:{facts.calendar_sequence}",
+    )
+    own_lines = "".join(_folded(line) for line in own).encode("utf-8")
     location = facts.location_name
     if facts.location_address:
         location += f", {facts.location_address}"
@@ -140,22 +165,15 @@ def _event(
     )
     attendee_line = _attendee_line(*attendee) if attendee is not None else b""
     return (
-        b"BEGIN:VEVENT" + CRLF + _property_lines(own) + attendee_line + shared
+        b"BEGIN:VEVENT" + CRLF + own_lines + attendee_line + shared
         + b"END:VEVENT" + CRLF
     )  # fmt: skip
 
 
 def _timezones(sessions: Sequence[SessionFacts]) -> bytes:
-    """A VTIMEZONE for every TZID used, covering the years of the sessions (and the year
-    before, so the first observance starts before every event)."""
-    years: dict[str, tuple[int, int]] = {}
-    for facts in sessions:
-        start_year, end_year = facts.local_start.year, facts.local_end.year
-        first, last = years.get(facts.tzid, (start_year, end_year))
-        years[facts.tzid] = (min(first, start_year), max(last, end_year))
-    return b"".join(
-        vtimezone_bytes(tzid, first - 1, last) for tzid, (first, last) in sorted(years.items())
-    )
+    """One VTIMEZONE per TZID used, each written the same way in every message and feed
+    (``clinic.notify.timezones``): a calendar keeps the first definition it sees."""
+    return b"".join(vtimezone_bytes(tzid) for tzid in sorted({facts.tzid for facts in sessions}))
 
 
 def method_for(kind: NotificationKind) -> str:

@@ -127,14 +127,15 @@ def _header(name: str, value: str) -> bytes:
 
 def _encode_body(body: str) -> tuple[str, bytes]:
     """(Content-Transfer-Encoding, payload): 7bit for ASCII text with short lines, else
-    base64. The payload has CRLF line ends."""
-    text = body.replace("\r\n", "\n")
+    base64. Either way the text has CRLF line ends (RFC 2046 canonical form, and RFC 5545
+    for the calendar part): base64 encodes the CRLFs, so a decoder gets them back."""
+    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    canonical = text.replace("\n", "\r\n")
     if text.isascii() and "=_clinic_" not in text and max(map(len, text.split("\n"))) <= _MAX_LINE:
-        payload = text.replace("\n", "\r\n").encode("ascii")
-        if not payload.endswith(b"\r\n"):
-            payload += b"\r\n"
-        return "7bit", payload
-    return "base64", base64.encodebytes(text.encode("utf-8")).replace(b"\n", b"\r\n")
+        return "7bit", canonical.encode("ascii")
+    return "base64", base64.encodebytes(canonical.encode("utf-8")).replace(b"\n", b"\r\n")
 
 
 def _part(content_type: str, body: tuple[str, bytes], *, disposition: str | None = None) -> bytes:
@@ -294,40 +295,59 @@ _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 class SmtpEmailConnection(_Connection):
-    """One SMTP session, opened on first use and reopened once if the server hung up.
+    """One SMTP session, opened on first use and reopened whenever it was lost.
 
     ``begin`` runs MAIL, RCPT and DATA and sends the content; ``end`` reads the server's
     final answer. The dispatcher builds the next message in between, so its own work
     overlaps the server's instead of adding to it.
+
+    A failure costs an attempt only to the message it hit: the next message gets a fresh
+    connection. Only after ``GIVE_UP_AFTER`` connects in a row have failed are the rest of
+    the run's messages handed back untried (``attempted=False``), so a server that is down
+    is not hammered and no message loses attempts to another's failure.
     """
+
+    GIVE_UP_AFTER = 2
 
     def __init__(self, backend: SmtpEmailBackend) -> None:
         self.backend = backend
         self.client: smtplib.SMTP | None = None
         self.awaiting_reply = False
-        # A server that could not be reached is not tried again for every message of the
-        # run: they fail at once and wait for the next run.
-        self.unreachable: DeliveryError | None = None
+        self.failed_connects = 0
+        self.last_connect_error = ""
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.failed_connects >= self.GIVE_UP_AFTER:
+            raise DeliveryError(
+                f"Not tried: the mail server could not be reached just before "
+                f"({self.last_connect_error}).",
+                attempted=False,
+            )
+        try:
+            client = self.backend.connect()
+        except DeliveryError as error:
+            self.failed_connects += 1
+            self.last_connect_error = error.message
+            raise
+        self.failed_connects = 0
+        return client
 
     def begin(self, message: OutgoingEmail) -> None:
-        if self.unreachable is not None:
-            raise self.unreachable
         if self.awaiting_reply:
             self.end()
         for attempt in (1, 2):
             if self.client is None:
-                try:
-                    self.client = self.backend.connect()
-                except DeliveryError as error:
-                    self.unreachable = error
-                    raise
+                self.client = self._connect()
             try:
                 self._hand_over(self.client, message)
             except smtplib.SMTPServerDisconnected as error:
-                # An idle session the server has dropped: one fresh connection, then give up.
-                self.client = None
+                # The server hung up (an idle session it dropped, or a restart): one fresh
+                # connection for this message, then give up on it.
+                self._drop()
                 if attempt == 2:
-                    raise DeliveryError("The mail server closed the connection.") from error
+                    raise DeliveryError(
+                        f"The mail server closed the connection ({type(error).__name__})."
+                    ) from error
                 continue
             except (smtplib.SMTPException, OSError) as error:
                 self._drop()
@@ -368,7 +388,8 @@ class SmtpEmailConnection(_Connection):
         except (smtplib.SMTPException, OSError) as error:
             self._drop()
             raise DeliveryError(
-                "The mail server did not confirm the message; it will be sent again."
+                f"The mail server did not confirm the message ({type(error).__name__}); "
+                "it will be sent again."
             ) from error
         if code != 250:
             raise DeliveryError(

@@ -148,11 +148,12 @@ def unauthorized() -> Response:
 
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    # A view may send a stricter policy of its own; none is weakened here.
+    # Defaults only: a view that sets one of these (the calendar feed's stricter
+    # Referrer-Policy: no-referrer, say) keeps its own.
     if "Content-Security-Policy" not in headers:
         headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     for name, value in STATIC_HEADERS.items():
-        headers[name] = value
+        headers.setdefault(name, value)
     if request.is_secure:
         headers["Strict-Transport-Security"] = HSTS
     if request.endpoint != "static":

@@ -27,6 +27,6 @@ def home() -> str:
 
 @bp.route("/healthz")
 def healthz() -> tuple[Response, int]:
-    if not database_reachable(db.session()):
+    if not database_reachable(db.engine):
         return jsonify(status="unavailable", database="unreachable"), 503
     return jsonify(status="ok", database="ok"), 200

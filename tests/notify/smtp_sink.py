@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import random
 import socket
 import ssl
 import subprocess
@@ -41,15 +42,95 @@ class Received:
 
 
 @dataclass
+class Faults:
+    """A misbehaving server. ``drop_greetings`` / ``drop_mail``: that many of the next
+    EHLO / MAIL commands are answered by hanging up. With ``rate`` > 0, each MAIL, RCPT and
+    DATA command is answered 451 with that probability, or the connection is dropped before
+    the message is accepted (``drop_rate``), and sometimes dropped just after a message was
+    accepted (``drop_after_rate``). Faults never strike after a message was accepted and
+    before the 250 is read, so no message arrives twice because of them."""
+
+    drop_greetings: int = 0
+    drop_mail: int = 0
+    rate: float = 0.0
+    drop_rate: float = 0.0
+    drop_after_rate: float = 0.0
+    seed: int = 11
+    struck: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.random = random.Random(self.seed)
+        self.lock = threading.Lock()
+
+    def _count(self, what: str) -> None:
+        self.struck[what] = self.struck.get(what, 0) + 1
+
+    def decide(self, command: str) -> str | None:
+        with self.lock:
+            if command == "EHLO" and self.drop_greetings > 0:
+                self.drop_greetings -= 1
+                self._count("drop EHLO")
+                return "drop"
+            if command == "MAIL" and self.drop_mail > 0:
+                self.drop_mail -= 1
+                self._count("drop MAIL")
+                return "drop"
+            if command in ("MAIL", "RCPT", "DATA") and self.rate:
+                roll = self.random.random()
+                if roll < self.rate:
+                    self._count(f"451 {command}")
+                    return "451"
+                if roll < self.rate + self.drop_rate:
+                    self._count(f"drop {command}")
+                    return "drop"
+            return None
+
+    def drop_after_accepting(self) -> bool:
+        with self.lock:
+            if self.drop_after_rate and self.random.random() < self.drop_after_rate:
+                self._count("drop after 250")
+                return True
+            return False
+
+
+def hang_up(server: Any) -> str:
+    server.transport.close()
+    return "421 4.4.2 Closing connection"
+
+
+@dataclass
 class Collector:
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     refuse: set[str] = field(default_factory=set)  # recipients answered 550
     defer_all: bool = False  # answer every RCPT with 451
+    defer: set[str] = field(default_factory=set)  # recipients answered 451
     delay: float = 0.0  # seconds to spend on each message (a slow server)
+    faults: Faults = field(default_factory=Faults)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: ANN001
+        if self.faults.decide("EHLO") == "drop":
+            return [hang_up(server)]
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: ANN001
+        match self.faults.decide("MAIL"):
+            case "drop":
+                return hang_up(server)
+            case "451":
+                return "451 4.3.0 Try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001
-        if self.defer_all:
+        match self.faults.decide("RCPT"):
+            case "drop":
+                return hang_up(server)
+            case "451":
+                return "451 4.3.0 Try again later"
+        if self.defer_all or address in self.defer:
             return "451 4.3.0 Try again later"
         if address in self.refuse:
             return "550 5.1.1 No such user"
@@ -57,6 +138,11 @@ class Collector:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
+        match self.faults.decide("DATA"):
+            case "drop":
+                return hang_up(server)
+            case "451":
+                return "451 4.3.0 Try again later"
         if self.delay:
             await asyncio.sleep(self.delay)
         auth = session.auth_data
@@ -71,6 +157,9 @@ class Collector:
                     user,
                 )
             )
+        if self.faults.drop_after_accepting():
+            # Hang up once the 250 is on its way: the client finds out at its next command.
+            asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted for delivery"
 
     def messages(self) -> list[EmailMessage]:

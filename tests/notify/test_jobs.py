@@ -51,7 +51,9 @@ def test_jobs_have_stable_ids_an_interval_from_config_and_a_memory_store(
     by_id = {job.id: job for job in fresh_scheduler.get_jobs()}
     assert set(by_id) == {"materialize-shifts", "prune-login-records", "dispatch-notifications"}
     assert by_id["dispatch-notifications"].trigger.interval == dt.timedelta(seconds=3)
-    assert by_id["dispatch-notifications"].max_instances == 1
+    # Two instances, of which the second returns at once while the first still runs
+    # (jobs.guarded): no "maximum number of running instances" warning during a long drain.
+    assert by_id["dispatch-notifications"].max_instances == 2
     assert isinstance(fresh_scheduler._lookup_jobstore("default"), MemoryJobStore)
 
 
@@ -140,3 +142,75 @@ def test_worker_command_dispatches_and_stops_cleanly_on_sigterm(app, tmp_path):
     with app.app_context():
         sent = db.session.scalars(sa.select(Notification.status)).all()
     assert sent == [NotificationStatus.SENT] * 3
+
+
+def test_a_failing_job_is_logged_by_type_only_and_never_as_a_traceback(caplog):
+    def leaky(app: Flask) -> None:
+        raise ValueError("INSERT ... olivia.garcia@example.com")
+
+    run = jobs.guarded(jobs.JobSpec("leaky", leaky, 60))
+    with caplog.at_level(logging.DEBUG):
+        run(None)  # type: ignore[arg-type]
+    assert "job leaky failed: ValueError" in caplog.text
+    assert "olivia" not in caplog.text
+    assert all(record.exc_info is None for record in caplog.records)
+
+
+def test_a_run_that_finds_the_previous_one_still_going_returns_at_once():
+    import threading
+
+    release = threading.Event()
+    calls = []
+
+    def slow(app: Flask) -> None:
+        calls.append("run")
+        release.wait(5)
+
+    run = jobs.guarded(jobs.JobSpec("slow", slow, 1))
+    first = threading.Thread(target=run, args=(None,))
+    first.start()
+    while not calls:
+        time.sleep(0.01)
+    started = time.monotonic()
+    run(None)  # type: ignore[arg-type]
+    assert time.monotonic() - started < 1
+    release.set()
+    first.join()
+    assert calls == ["run"]
+
+
+def test_workers_materialising_shifts_at_the_same_moment_add_each_shift_once(app, clock, caplog):
+    """Four workers' start-up runs at once (threads, each with its own session)."""
+    import threading
+
+    from clinic.models import Shift
+    from tests.builders import make_location, make_staff, weekly_shifts
+
+    with app.app_context():
+        location = make_location(db.session)
+        for name in ("Maria Kim", "Daniel Okafor", "Priya Natarajan"):
+            weekly_shifts(db.session, make_staff(db.session, name=name), location)
+        db.session.commit()
+    run = jobs.guarded(jobs.JobSpec("materialize-shifts", jobs.materialize_upcoming_shifts, 60))
+    jobs._running.pop("materialize-shifts", None)  # noqa: SLF001
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        barrier.wait()
+        # Each "process" has its own guard: only the database can keep them apart.
+        jobs._running.pop("materialize-shifts", None)  # noqa: SLF001
+        jobs.guarded(jobs.JobSpec("materialize-shifts", jobs.materialize_upcoming_shifts, 60))(app)
+
+    with caplog.at_level(logging.DEBUG, logger="clinic.jobs"):
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert "failed" not in caplog.text
+    with app.app_context():
+        starts = db.session.execute(sa.select(Shift.staff_id, Shift.starts_at)).all()
+    assert starts and len(starts) == len(set(starts))
+    run(app)  # and again later: nothing more to add
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Shift)) == len(starts)
