@@ -20,6 +20,7 @@ from . import clock
 from .audit import SYSTEM
 from .errors import DomainError
 from .extensions import db
+from .serving import ClinicRequestHandler
 
 
 def register_commands(app: Flask) -> None:
@@ -104,7 +105,10 @@ def serve_command(host: str, port: int, demo: bool) -> None:
             click.echo(f"  demo login ({role}): {username} / {password}")
     start_background_jobs(app)
     # No reloader: it would fork a child and run the dispatcher twice.
-    run_simple(host, port, app, use_reloader=False, threaded=True)
+    # The handler names no server version and keeps secrets in paths out of the access log.
+    run_simple(
+        host, port, app, use_reloader=False, threaded=True, request_handler=ClinicRequestHandler
+    )
 
 
 @click.command("worker")

@@ -83,14 +83,17 @@ LOGIN_RECORDS_KEPT = dt.timedelta(days=90)
 def prune_login_records(app: Flask) -> None:
     from .accounts.login import prune_login_attempts
     from .accounts.sessions import prune_login_sessions
+    from .api.idempotency import prune_idempotency_keys
 
     with app.app_context():
         now = clock.now()
         removed = prune_login_sessions(db.session(), now=now, keep=LOGIN_RECORDS_KEPT)
         removed += prune_login_attempts(db.session(), now=now, keep=LOGIN_RECORDS_KEPT)
+        # Stored API answers for Idempotency-Key retries live 24 h.
+        removed += prune_idempotency_keys(db.session(), now=now)
         db.session.commit()
         if removed:
-            log.info("pruned %d old login records", removed)
+            log.info("pruned %d old login records and stored API answers", removed)
 
 
 # Set on shutdown: a dispatch run in progress stops after its current batch.

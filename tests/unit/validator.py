@@ -214,6 +214,7 @@ def problems(connection: sa.Connection, *, max_starts: int = 1) -> list[str]:
                 window = [s for s in starts if first <= s < first + dt.timedelta(minutes=15)]
                 if len(window) > max_starts:
                     found.append(f"monitor {monitor}: {len(window)} starts from {first}")
+    found += discharge_problems(connection)
     return found
 
 
