@@ -38,8 +38,21 @@ def _add_checked_column(table: str, column: str, check_name: str, check: str) ->
 
 
 def _drop_column(table: str, column: str, check_name: str) -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    # Batch mode on SQLite: a later migration's batch rebuild may have turned the column's
+    # CHECK into a table constraint, which a plain DROP COLUMN refuses.
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        # SQLite rebuilds the table; its CHECKs on the column (reflected under whatever name
+        # an earlier rebuild left them) must go with it.
+        checks = [
+            check["name"]
+            for check in sa.inspect(bind).get_check_constraints(table)
+            if column in check["sqltext"] and check["name"]
+        ]
+        with op.batch_alter_table(table, recreate="always") as batch_op:
+            for name in checks:
+                batch_op.drop_constraint(op.f(name), type_="check")
+            batch_op.drop_column(column)
         return
     op.drop_constraint(check_name, table, type_="check")
     op.drop_column(table, column)

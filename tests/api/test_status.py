@@ -4,7 +4,6 @@ session's state does not allow it."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ from flask import Flask
 
 from clinic.extensions import db
 from tests.api.conftest import ApiClient, TodaySession, audit_events, problem
+from tests.builders import NOW
 from tests.monitoring.walk import prefill_ready_record
 
 
@@ -21,7 +21,7 @@ def test_a_session_goes_from_check_in_to_discharge(
     session = today_session(minutes=30)
     with app.app_context():
         # The record a discharge needs (the gates themselves are tested in tests/monitoring).
-        prefill_ready_record(db.session, session.appointment_id, dt.datetime.now(dt.UTC))
+        prefill_ready_record(db.session, session.appointment_id, NOW)
     desk, nurse = api_as("receptionist"), api_as("nurse")
     path = f"/appointments/{session.appointment_id}"
 

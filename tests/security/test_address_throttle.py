@@ -13,10 +13,8 @@ from clinic import create_app
 from clinic.accounts.login import ThrottlePolicy
 from clinic.extensions import db
 from clinic.models import AuditEvent, LoginAttempt
-from tests.builders import NOW, TEST_PASSWORD
+from tests.builders import NOW, TEST_PASSWORD, add_user
 from tests.testapp import ClinicClient, base_config
-
-from .helpers import add_user
 
 WRONG = "not-the-password-at-all"
 DESK = "10.1.2.3"
