@@ -141,19 +141,6 @@ def _retryable(error: OperationalError) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
-def lock_location_days(session: Session, location_id: int, days: Iterable[dt.date]) -> None:
-    """Serialise bookers per location and local day (PostgreSQL; SQLite is already
-    serialised by BEGIN IMMEDIATE). Sorted, so two bookers never wait on each other in a
-    cycle."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for day in sorted(set(days)):
-        session.execute(
-            sa.text("SELECT pg_advisory_xact_lock(:location_id, :day)"),
-            {"location_id": location_id, "day": day.toordinal()},
-        )
-
-
 # The first key of the patients' two-key advisory locks: negative, so never a location id
 # (the location-day locks' first key).
 PATIENT_LOCK_SPACE = -12
