@@ -18,6 +18,7 @@ from .location import Closure, Location, OpeningHours
 from .monitoring import EntryKind, RecordEntry, SessionRecord
 from .notification import Channel, Notification, NotificationKind, NotificationStatus
 from .patient import Patient
+from .rebooking import RebookingEntry
 from .resources import Capability, Chair, ChairBlock
 from .staff import (
     CERTIFICATION_WARNING_DAYS,
@@ -62,6 +63,7 @@ __all__ = [
     "OpeningHours",
     "Patient",
     "Protocol",
+    "RebookingEntry",
     "RecordEntry",
     "Role",
     "Route",
