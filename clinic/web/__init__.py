@@ -31,9 +31,9 @@ def register_blueprints(app: Flask) -> None:
     from . import lockouts
 
     app.register_blueprint(lockouts.bp)
-    from . import admin, board, monitoring, patients, series
+    from . import admin, board, monitoring, patients, rebooking, series
 
-    for blueprint in (board.bp, patients.bp, series.bp, monitoring.bp, admin.bp):
+    for blueprint in (board.bp, patients.bp, series.bp, monitoring.bp, admin.bp, rebooking.bp):
         app.register_blueprint(blueprint)
     register_template_helpers(app)
 
@@ -44,6 +44,7 @@ NAVIGATION = [
     ("board.day", "Day board", "view_schedule"),
     ("patients.index", "Patients", "view_patients"),
     ("series.new", "Book a series", "book"),
+    ("rebooking.index", "Needs rebooking", "book"),
     ("record.forms_due", "REMS forms", "clinical_status"),
     ("notifications.index", "Messages", "manage_notifications"),
     ("admin.index", "Admin", "configure"),
