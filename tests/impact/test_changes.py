@@ -136,8 +136,10 @@ def _time_off_of(staff: Callable[[Clinic], int]) -> Callable[[Clinic, Any], bool
 
 
 def _template_gone(template: Callable[[Clinic], int]) -> Callable[[Clinic, Any], bool]:
-    return lambda c, app: not _count(
-        app, sa.select(sa.func.count(ShiftTemplate.id)).where(ShiftTemplate.id == template(c))
+    return lambda c, app: (
+        not _count(
+            app, sa.select(sa.func.count(ShiftTemplate.id)).where(ShiftTemplate.id == template(c))
+        )
     )
 
 
@@ -301,11 +303,13 @@ CHOICES = [
         api=lambda c: ("PATCH", f"/treatment-types/{c.nasal_id}", {"active": False}),
         affected=_esketamine,
         reason="is no longer offered",
-        recorded=lambda c, app: not _count(
-            app,
-            sa.select(sa.func.count(TreatmentType.id)).where(
-                TreatmentType.id == c.nasal_id, TreatmentType.active
-            ),
+        recorded=lambda c, app: (
+            not _count(
+                app,
+                sa.select(sa.func.count(TreatmentType.id)).where(
+                    TreatmentType.id == c.nasal_id, TreatmentType.active
+                ),
+            )
         ),
     ),
 ]
@@ -332,11 +336,13 @@ FACTS = [
         api=lambda c: ("DELETE", f"/certifications/{c.nurse_iv_certification_id}", None),
         affected=_iv,
         reason="does not hold KETAMINE_IV",
-        recorded=lambda c, app: not _count(
-            app,
-            sa.select(sa.func.count(Certification.id)).where(
-                Certification.id == c.nurse_iv_certification_id
-            ),
+        recorded=lambda c, app: (
+            not _count(
+                app,
+                sa.select(sa.func.count(Certification.id)).where(
+                    Certification.id == c.nurse_iv_certification_id
+                ),
+            )
         ),
     ),
     Change(
@@ -356,11 +362,13 @@ FACTS = [
         api=lambda c: ("PATCH", f"/patients/{c.esketamine_patient_id}", {"rems_enrolled_on": None}),
         affected=_esketamine,
         reason="needs the patient's REMS enrollment; none is recorded",
-        recorded=lambda c, app: _count(
-            app,
-            sa.select(sa.func.count(Patient.id)).where(Patient.rems_enrolled_on.is_(None)),
-        )
-        == 1,
+        recorded=lambda c, app: (
+            _count(
+                app,
+                sa.select(sa.func.count(Patient.id)).where(Patient.rems_enrolled_on.is_(None)),
+            )
+            == 1
+        ),
     ),
 ]
 
