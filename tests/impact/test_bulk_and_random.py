@@ -40,7 +40,7 @@ from tests.unit.validator import problems
 SLOTS = (dt.time(8), dt.time(10), dt.time(12), dt.time(14))
 
 
-def _insert_sessions(session: Any, world: Any, count: int) -> None:
+def _session_rows(world: Any, count: int) -> list[Appointment]:
     """``count`` IV sessions, four a day per chair on weekdays from tomorrow (no rules)."""
     rows = []
     day = TODAY
@@ -67,8 +67,7 @@ def _insert_sessions(session: Any, world: Any, count: int) -> None:
                         busy_until=c,
                     )
                 )
-    session.add_all(rows)
-    session.commit()
+    return rows
 
 
 def _judge_counting(session: Any, location_id: int) -> tuple[int, int]:
@@ -81,9 +80,12 @@ def _judge_counting(session: Any, location_id: int) -> tuple[int, int]:
 
 def test_a_change_touching_1000_sessions_is_judged_in_a_constant_number_of_queries(session):
     world = build_clinic(session, iv_chairs=3, nurses=2, patients=3)
-    _insert_sessions(session, world, 12)
+    rows = _session_rows(world, 1000)
+    session.add_all(rows[:12])
+    session.commit()
     few_queries, few = _judge_counting(session, world.location.id)
-    _insert_sessions(session, world, 988)
+    session.add_all(rows[12:])
+    session.commit()
     many_queries, many = _judge_counting(session, world.location.id)
     assert (few, many) == (12, 1000)
     # 3 (the sessions, their patients, the patients' sessions) + 7 (booking's snapshot) for
