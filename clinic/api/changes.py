@@ -443,3 +443,28 @@ def reassign(appointment_id: int) -> Saved:
         db.session(), appointment_id=appointment_id, actor=api_actor(), now=clock.now()
     )
     return Saved(id=appointment.id)
+
+
+class OverrideIn(s.Input):
+    reason: s.Text = Field(min_length=1, max_length=300)
+
+
+@api.post(
+    "/rebooking/<id:appointment_id>/override",
+    summary="Let a session on the Needs rebooking list go ahead as it is",
+    tag="Sessions",
+    permission=Permission.CLINICAL_STATUS,
+    body=OverrideIn,
+    response=Saved,
+    description="A prescriber's written, audited decision: the session may then be checked "
+    "in and started although it breaks a rule. Only a user linked to a prescriber may.",
+)
+def override(appointment_id: int, body: OverrideIn) -> Saved:
+    entry = rebooking.override(
+        db.session(),
+        appointment_id=appointment_id,
+        reason=body.reason,
+        actor=api_actor(),
+        now=clock.now(),
+    )
+    return Saved(id=entry.appointment_id)

@@ -225,3 +225,22 @@ def test_the_worklist_is_for_receptionists_and_admins(app, client, login, clinic
     client.post("/logout")
     login("admin")
     assert client.get("/rebooking/").status_code == 200
+
+
+def test_the_api_lists_the_worklist_and_takes_a_prescribers_override(app, api_as, clinic, clock):
+    withdraw_rems(app, clinic)
+    with app.app_context():
+        make_user(db.session, "api-nurse-kim", "nurse", staff_id=clinic.nurse_id)
+        make_user(db.session, "api-dr-alvarez", "nurse", staff_id=clinic.prescriber_id)
+    items = api_as("receptionist").get("/rebooking").get_json()["items"]
+    assert [item["appointment_id"] for item in items] == [clinic.esketamine_id]
+    assert "REMS enrollment" in items[0]["reasons"][0] and not items[0]["overridden"]
+    path = f"/rebooking/{clinic.esketamine_id}/override"
+    body = {"reason": "Enrollment confirmed by phone"}
+    refused = api_as("nurse", "api-nurse-kim").post(path, json=body)
+    assert refused.status_code == 422
+    clock.set(TUESDAY_MORNING)
+    check_in = f"/appointments/{clinic.esketamine_id}/check-in"
+    assert api_as("receptionist").post(check_in, json={}).status_code == 422
+    assert api_as("nurse", "api-dr-alvarez").post(path, json=body).status_code == 200
+    assert api_as("receptionist").post(check_in, json={}).status_code == 200
