@@ -51,6 +51,7 @@ from ..notify.outbox import (
     enqueue_cancellation,
     enqueue_update,
 )
+from . import rebooking
 from .choice import Anchors, choose_resources, first_violation, pick_prescriber
 from .errors import (
     InvalidPlan,
@@ -593,6 +594,8 @@ def reschedule(
                 now=now,
                 reminders=reminders or ReminderSettings(),
             )
+        # A moved session judged sound again comes off the Needs rebooking list.
+        rebooking.refresh(session, now=now, appointment_ids=[member.id for member, _ in placed])
         return sorted((member for member, _ in placed), key=lambda a: a.starts_at)
 
     return run_booking_transaction(session, work)
@@ -659,6 +662,7 @@ def reassign(
             now=now,
             reminders=reminders or ReminderSettings(),
         )
+        rebooking.refresh(session, now=now, appointment_ids=[member.id])
         return member
 
     return run_booking_transaction(session, work)
@@ -854,6 +858,8 @@ def cancel(
             )
         if target.series_id is not None:
             _settle_series(session, target.series_id, actor)
+        # Their Needs rebooking entries, if any, resolve as cancelled.
+        rebooking.refresh(session, now=now, appointment_ids=[m.id for m in members])
         return members
 
     return run_booking_transaction(session, work)

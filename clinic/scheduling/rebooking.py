@@ -214,12 +214,9 @@ def fix_by_reassigning(
     session: Session, *, appointment_id: int, actor: Actor, now: dt.datetime
 ) -> Appointment:
     """The one-click fix: the same time with another chair, monitor or prescriber where one
-    is free (``booking.reassign``, which tells the patient); the entry then resolves."""
+    is free (``booking.reassign``, which tells the patient and resolves the entry)."""
     from .booking import reassign
 
     if not open_entries(session, [appointment_id]):
         raise NotFound("This session is not on the Needs rebooking list.")
-    appointment = reassign(session, appointment_id=appointment_id, actor=actor, now=now)
-    refresh(session, now=now, appointment_ids=[appointment_id])
-    session.commit()
-    return appointment
+    return reassign(session, appointment_id=appointment_id, actor=actor, now=now)

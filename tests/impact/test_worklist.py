@@ -244,3 +244,25 @@ def test_the_api_lists_the_worklist_and_takes_a_prescribers_override(app, api_as
     assert api_as("receptionist").post(check_in, json={}).status_code == 422
     assert api_as("nurse", "api-dr-alvarez").post(path, json=body).status_code == 200
     assert api_as("receptionist").post(check_in, json={}).status_code == 200
+
+
+def test_moving_the_session_to_a_new_time_takes_it_off_the_worklist(app, clinic):
+    with app.app_context():
+        add_closure(
+            db.session,
+            location_id=clinic.location_id,
+            date=TUESDAY,
+            reason="Flood",
+            actor=SYSTEM,
+            now=NOW,
+            proceed=True,
+        )
+        booking.reschedule(
+            db.session,
+            appointment_id=clinic.iv_session_id,
+            new_starts_at=dt.datetime(2026, 3, 4, 18, tzinfo=dt.UTC),  # Wed 13:00 in New York
+            scope="one",
+            actor=SYSTEM,
+            now=NOW,
+        )
+    assert set(worklist(app)) == {clinic.esketamine_id}
