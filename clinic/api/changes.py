@@ -126,6 +126,10 @@ class RebookingList(BaseModel):
     items: list[RebookingItem]
 
 
+class RebookingFilter(BaseModel):
+    location_id: s.Id | None = Field(default=None, description="Only this location's sessions.")
+
+
 def _sent(body: BaseModel) -> dict[str, Any]:
     return body.model_dump(include=body.model_fields_set)
 
@@ -418,13 +422,20 @@ def _item(entry: RebookingEntry) -> RebookingItem:
     summary="The Needs rebooking list",
     tag="Sessions",
     permission=Permission.BOOK,
+    query=RebookingFilter,
     response=RebookingList,
     description="Booked sessions a change left breaking a hard rule, each with its "
     "reasons; each is judged again first, so fixed and cancelled ones are gone.",
 )
-def list_rebooking() -> RebookingList:
+def list_rebooking(query: RebookingFilter) -> RebookingList:
     entries = rebooking.worklist(db.session(), now=clock.now())
-    return RebookingList(items=[_item(entry) for entry in entries])
+    return RebookingList(
+        items=[
+            _item(entry)
+            for entry in entries
+            if query.location_id in (None, entry.appointment.location_id)
+        ]
+    )
 
 
 @api.post(
