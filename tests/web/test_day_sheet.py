@@ -86,7 +86,9 @@ def test_a_cancelled_session_does_not_ask_for_its_escort(app, client, login, day
 def test_the_menu_marks_the_section_a_page_belongs_to(app, client, login, day, path, current):
     login("admin")
     url = path.format(booked=day.booked, series_id=day.series_id)
-    html = client.get(url).get_data(as_text=True)
+    response = client.get(url)
+    assert response.status_code == 200, url
+    html = response.get_data(as_text=True)
     nav = html[html.index('<nav aria-label="Main">') : html.index("</nav>")]
     marked = re.findall(r'<a href="[^"]*" aria-current="page">([^<]*)</a>', nav)
     assert marked == [current], url
