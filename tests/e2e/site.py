@@ -30,7 +30,15 @@ MAX_PAGES = 120
 # Not pages: downloads, feeds, JSON and pictures.
 SKIP_SUFFIXES = (".csv", ".ics", ".svg", ".json", ".txt", ".png", ".js", ".css")
 SKIP_PREFIXES = ("/static/", "/calendar/", "/logout", "/api/")
-EXTRA_PAGES = ("/api/v1/docs", "/no-such-page")
+# Pages no other page links to, and the first steps of the booking pages.
+EXTRA_PAGES = (
+    "/patients/",
+    "/series/new",
+    "/sessions/new",
+    "/admin/api-tokens",
+    "/api/v1/docs",
+    "/no-such-page",
+)
 
 
 @dataclass
@@ -62,7 +70,7 @@ def _shape(path: str) -> str:
 def _page_path(base: str, href: str) -> str | None:
     absolute = urljoin(base, href)
     parts = urlsplit(absolute)
-    if f"{parts.scheme}://{parts.netloc}" != urlsplit(base)._replace(path="").geturl():
+    if parts.netloc != urlsplit(base).netloc:
         return None
     path = parts.path
     if path.endswith(SKIP_SUFFIXES) or path.startswith(SKIP_PREFIXES):
