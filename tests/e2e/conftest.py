@@ -26,7 +26,9 @@ from clinic.clock import FixedClock, set_clock
 from tests.builders import NOW
 from tests.testapp import base_config, migrate_to_head
 
-CHROMIUM = os.environ.get("CLINIC_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("CLINIC_BROWSER") or os.environ.get(
+    "CLINIC_CHROMIUM", "/usr/bin/chromium"
+)
 REQUIRE_BROWSER = os.environ.get("CLINIC_REQUIRE_BROWSER") == "1"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM_ARGS = [
