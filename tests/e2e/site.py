@@ -47,6 +47,7 @@ class Site:
     day: FullDay
     context: Any  # the logged-in Playwright context, 1366 px wide
     pages: list[str]  # paths, with their query
+    broken: list[str]  # pages that answered with a server error
     scripted: dict[str, Callable[[Any], None]] = field(default_factory=dict)
     logged_out: tuple[str, ...] = ("/login",)
 
@@ -63,7 +64,7 @@ class _Links(HTMLParser):
                 self.hrefs.append(href)
 
 
-def _shape(path: str) -> str:
+def shape(path: str) -> str:
     return re.sub(r"\d+", "<n>", path)
 
 
@@ -78,24 +79,28 @@ def _page_path(base: str, href: str) -> str | None:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
-def crawl(request: Any, root: str, seeds: list[str]) -> list[str]:
-    """The site's HTML pages reachable from ``seeds``, one per route shape (seeds always)."""
+def crawl(request: Any, root: str, seeds: list[str]) -> tuple[list[str], list[str]]:
+    """The site's HTML pages reachable from ``seeds``, one per route shape (seeds always),
+    and those of them that failed with a server error."""
     pages: list[str] = []
+    broken: list[str] = []
     shapes: set[str] = set()
     queue = list(seeds)
     seen: set[str] = set()
     while queue and len(pages) < MAX_PAGES:
         path = queue.pop(0)
-        shape = _shape(path.split("?", 1)[0])
-        if path in seen or (path not in seeds and shape in shapes):
+        kind = shape(path.split("?", 1)[0])
+        if path in seen or (path not in seeds and kind in shapes):
             continue
         seen.add(path)
         response = request.get(root + path, max_redirects=0)
+        if response.status >= 500:
+            broken.append(f"{path}: {response.status}")
         if not response.headers.get("content-type", "").startswith("text/html"):
             continue
         if response.status >= 300 and path not in seeds:
             continue
-        shapes.add(shape)
+        shapes.add(kind)
         pages.append(path)
         links = _Links()
         links.feed(response.text())
@@ -103,7 +108,7 @@ def crawl(request: Any, root: str, seeds: list[str]) -> list[str]:
             found = _page_path(root + path, href)
             if found is not None and found not in seen:
                 queue.append(found)
-    return pages
+    return pages, broken
 
 
 def log_in(page: Any, root: str, username: str) -> None:
@@ -178,12 +183,13 @@ def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
         page = context.new_page()
         log_in(page, server.url, ADMIN)
         page.close()
-        pages = crawl(context.request, server.url, seeds)
+        pages, broken = crawl(context.request, server.url, seeds)
         yield Site(
             url=server.url,
             day=day,
             context=context,
             pages=pages,
+            broken=broken,
             scripted={"series preview": series_preview(preview_patient)},
         )
         context.close()

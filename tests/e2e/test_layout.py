@@ -62,6 +62,7 @@ def check_widths(page: Any, name: str, problems: list[str]) -> None:
 
 def test_every_page_fits_a_phone_a_tablet_and_a_laptop(site: Site, browser: Any):
     assert len(site.pages) >= 25, site.pages  # the crawl found the whole app
+    assert not site.broken, site.broken
     page = site.context.new_page()
     problems: list[str] = []
     for path in site.pages:
