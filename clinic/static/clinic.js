@@ -76,7 +76,8 @@
     function stackWideTables() {
       tables.forEach(function (table) {
         table.classList.remove("stacked");
-        var room = table.parentElement.clientWidth;
+        var box = table.parentElement, style = window.getComputedStyle(box);
+        var room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
         if (table.offsetWidth > room + 1) { table.classList.add("stacked"); }
       });
     }
