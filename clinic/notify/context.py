@@ -51,11 +51,17 @@ class SessionFacts:
 
     @property
     def local_start(self) -> dt.datetime:
-        return self.starts_at.astimezone(self.tz)
+        return _local_time(self.starts_at, self.tzid)
 
     @property
     def local_end(self) -> dt.datetime:
-        return self.ends_at.astimezone(self.tz)
+        return _local_time(self.ends_at, self.tzid)
+
+
+@functools.lru_cache(maxsize=1024)
+def _local_time(moment: dt.datetime, tzid: str) -> dt.datetime:
+    # A message reads each of its times several times (subject, text, HTML, .ics).
+    return moment.astimezone(ZoneInfo(tzid))
 
 
 @dataclass(frozen=True, slots=True)

@@ -259,7 +259,7 @@ def _claim_statement(*, batch_size: int) -> sa.Update:
 
 
 @functools.cache
-def _sessions_statement() -> sa.Select[Any]:
+def _sessions_statement() -> sa.Select[*tuple[Any, ...]]:
     return (
         sa.select(*SESSION_COLUMNS)
         .join(Patient, Appointment.patient_id == Patient.id)
@@ -270,7 +270,7 @@ def _sessions_statement() -> sa.Select[Any]:
 
 
 @functools.cache
-def _first_sent_statement() -> sa.Select[Any]:
+def _first_sent_statement() -> sa.Select[int, Channel, int]:
     return (
         sa.select(Notification.appointment_id, Notification.channel, sa.func.min(Notification.id))
         .where(
@@ -629,6 +629,19 @@ def scrub(text: str) -> str:
     return _PHONE_NUMBER.sub("<number>", text)[:500]
 
 
+@functools.cache
+def _mark_sent_statement() -> sa.Update:
+    # Sent is sent, even if a slow batch lost its claim to another worker meanwhile.
+    return (
+        sa.update(Notification)
+        .where(
+            Notification.id.in_(sa.bindparam("ids", expanding=True)),
+            Notification.status != Status.SENT,
+        )
+        .values(status=Status.SENT, sent_at=_utc_parameter("now"), claimed_at=None, last_error=None)
+    )
+
+
 def _record(
     session: Session,
     outcomes: list[Outcome],
@@ -638,15 +651,10 @@ def _record(
     settings: DispatchSettings,
 ) -> DispatchTotals:
     totals = DispatchTotals()
+    connection = session.connection()
     sent_ids = [outcome.notification_id for outcome in outcomes if outcome.error is None]
     if sent_ids:
-        # Sent is sent, even if a slow batch lost its claim to another worker meanwhile.
-        session.execute(
-            sa.update(Notification)
-            .where(Notification.id.in_(sent_ids), Notification.status != Status.SENT)
-            .values(status=Status.SENT, sent_at=now, claimed_at=None, last_error=None)
-            .execution_options(synchronize_session=False)
-        )
+        connection.execute(_mark_sent_statement(), {"ids": sent_ids, "now": now})
         totals.sent = len(sent_ids)
     for outcome in outcomes:
         if outcome.error is None:
@@ -668,7 +676,7 @@ def _record(
             values["status"] = Status.PENDING
             values["due_at"] = now + settings.retry_delay(outcome.attempts)
             totals.retrying += 1
-        session.execute(
+        connection.execute(
             sa.update(Notification)
             .where(
                 Notification.id == outcome.notification_id,
@@ -676,7 +684,6 @@ def _record(
                 Notification.claimed_by == worker,
             )
             .values(**values)
-            .execution_options(synchronize_session=False)
         )
     return totals
 

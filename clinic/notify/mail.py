@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import logging
 import os
 import re
@@ -61,7 +62,8 @@ def build_email(context: MessageContext, *, sender: str, now: dt.datetime) -> Ou
     method = method_for(context.kind)
     # Encoded once, used twice (inline part and attachment).
     ics_body = _encode_body(invitation_ics(context, sender=sender).decode("utf-8"))
-    mixed, alternative = _boundary(), _boundary()
+    boundary = _boundary()
+    mixed, alternative = f"{boundary}_m", f"{boundary}_a"
 
     lines = [
         _header("From", formataddr((context.clinic_name or sender_name, from_address), "utf-8")),
@@ -71,7 +73,7 @@ def build_email(context: MessageContext, *, sender: str, now: dt.datetime) -> Ou
     lines += [
         _header("To", formataddr((context.patient_name, context.patient_email), "utf-8")),
         _header("Subject", rendered.subject),
-        _header("Date", format_datetime(now.astimezone(dt.UTC))),
+        _header("Date", _date(now)),
         _header("Message-ID", message_id),
         _header("Auto-Submitted", "auto-generated"),
         _header("X-Clinic-Notification", str(context.notification_id)),
@@ -100,6 +102,12 @@ def build_email(context: MessageContext, *, sender: str, now: dt.datetime) -> Ou
         message_id=message_id,
         data=b"".join(lines),
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _date(now: dt.datetime) -> str:
+    # A batch of messages is built with one ``now``.
+    return format_datetime(now.astimezone(dt.UTC))
 
 
 def _ics_name(method: str) -> str:

@@ -143,12 +143,16 @@ def render_email(context: MessageContext) -> RenderedEmail:
         "escort": escort_text(facts),
         "calendar_note": calendar_note(context.kind),
     }
-    environment = _environment()
+    text, html = _email_templates()
     return RenderedEmail(
-        subject=subject(context),
-        text=environment.get_template("message.txt").render(values),
-        html=environment.get_template("message.html").render(values),
+        subject=subject(context), text=text.render(values), html=html.render(values)
     )
+
+
+@functools.cache
+def _email_templates() -> tuple[jinja2.Template, jinja2.Template]:
+    environment = _environment()
+    return environment.get_template("message.txt"), environment.get_template("message.html")
 
 
 # --- SMS -------------------------------------------------------------------------------
