@@ -61,7 +61,7 @@ def build_email(context: MessageContext, *, sender: str, now: dt.datetime) -> Ou
     message_id = context.message_id or f"<{uuid.uuid4().hex}@clinic.invalid>"
     method = method_for(context.kind)
     # Encoded once, used twice (inline part and attachment).
-    ics_body = _encode_body(invitation_ics(context, sender=sender).decode("utf-8"))
+    ics_body = _encode_calendar(invitation_ics(context, sender=sender))
     boundary = _boundary()
     mixed, alternative = f"{boundary}_m", f"{boundary}_a"
 
@@ -175,6 +175,14 @@ def _encode_body(body: str) -> tuple[str, bytes]:
     if text.isascii() and "=_clinic_" not in text and max(map(len, text.split("\n"))) <= _MAX_LINE:
         return "7bit", canonical.encode("ascii")
     return "base64", base64.encodebytes(canonical.encode("utf-8")).replace(b"\n", b"\r\n")
+
+
+def _encode_calendar(ics: bytes) -> tuple[str, bytes]:
+    """:func:`_encode_body` for a calendar file, which ``clinic.notify.ics`` writes with CRLF
+    line ends and folded at 75 octets already."""
+    if ics.isascii() and b"=_clinic_" not in ics:
+        return "7bit", ics
+    return "base64", base64.encodebytes(ics).replace(b"\n", b"\r\n")
 
 
 def _part(content_type: str, body: tuple[str, bytes], *, disposition: str | None = None) -> bytes:
