@@ -3,11 +3,13 @@
 Each batch runs in three steps so that no database transaction is open while talking to a
 mail server or SMS gateway:
 
-1. **Claim** (a short transaction): return stale claims to the queue, pick due rows
+1. **Claim** (a short transaction): one ``UPDATE ... RETURNING`` picks due rows
    (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so any number of workers on any number of
    machines take disjoint rows; on SQLite the IMMEDIATE transaction serialises claimers),
-   mark them ``sending`` with ``claimed_at``/``claimed_by`` and read everything the messages
-   need into plain data.
+   marks them ``sending`` with ``claimed_at``/``claimed_by`` and returns them; one SELECT
+   reads their sessions, and everything the messages need becomes plain data. Stale claims
+   go back to the queue first, at the start of every run and then a few times per claim
+   timeout.
 2. **Send**, outside any transaction, over mail connections kept for the whole run
    (``DISPATCH_CONNECTIONS`` of them, each in a thread of its own). A claimed batch is split
    by patient and streamed to the connections' queues, so sending goes on while the next
