@@ -29,6 +29,7 @@ from .staff import (
     TimeOff,
 )
 from .treatment import NO_DRIVING_NOTICE, Protocol, Route, TreatmentType
+from .two_factor import RecoveryCode, TwoFactor
 from .user import MIN_PASSWORD_LENGTH, ApiToken, LoginAttempt, LoginSession, Role, User
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "Patient",
     "Protocol",
     "RecordEntry",
+    "RecoveryCode",
     "Role",
     "Route",
     "Series",
@@ -74,6 +76,7 @@ __all__ = [
     "StaffRole",
     "TimeOff",
     "TreatmentType",
+    "TwoFactor",
     "User",
     "UTCDateTime",
     "utcnow",
