@@ -11,6 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
@@ -76,7 +77,12 @@ class ClinicClient(FlaskClient):
         if location.endswith("/login/enrol"):
             self.get("/login/enrol")
         code = current_code(self.application, username)
-        return self.post(location.split("?")[0].replace("http://localhost", ""), data={"code": code})
+        path = urlsplit(location).path
+        return self.post(path, data={"code": code})
+
+    def is_logged_in(self) -> bool:
+        with self.session_transaction() as flask_session:
+            return "_user_id" in flask_session
 
     def post(self, *args: Any, csrf: bool = True, **kwargs: Any) -> Any:
         if csrf and "json" not in kwargs:

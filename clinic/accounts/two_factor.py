@@ -174,7 +174,12 @@ def _pending_user(session: Session, user_id: int) -> User:
 
 
 def begin_enrolment(
-    session: Session, *, user_id: int, policy: TwoFactorPolicy, now: dt.datetime
+    session: Session,
+    *,
+    user_id: int,
+    source_address: str | None,
+    policy: TwoFactorPolicy,
+    now: dt.datetime,
 ) -> str:
     """The secret to enrol with: the one waiting for its first code, else a new one.
 
@@ -189,6 +194,14 @@ def begin_enrolment(
     secret = pyotp.random_base32()  # 32 characters: 160 bits, as RFC 4226 recommends
     encrypted = policy.fernet().encrypt(secret.encode()).decode()
     session.add(TwoFactor(user_id=user.id, secret_encrypted=encrypted, created_at=now))
+    record_event(
+        session,
+        _actor(user, source_address),
+        action="auth.two_factor_enrol_start",
+        entity_type="user",
+        entity_id=user.id,
+        summary="authenticator secret issued, waiting for its first code",
+    )
     session.commit()
     return secret
 
@@ -199,6 +212,8 @@ def one_time_code(secret: str, step: int) -> str:
 
 
 def _matching_step(secret: str, code: str, *, now: dt.datetime) -> int | None:
+    if not looks_like_one_time_code(code):
+        return None  # and compare_digest never sees non-ASCII text, which it refuses
     current = time_step(now)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
         if hmac.compare_digest(one_time_code(secret, step), code):

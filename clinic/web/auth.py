@@ -247,7 +247,13 @@ def enrol() -> Response | tuple[str, int] | str:
     policy = TwoFactorPolicy.from_config(current_app.config)
     user_id = int(str(pending["user_id"]))
     try:
-        secret = two_factor.begin_enrolment(db.session(), user_id=user_id, policy=policy, now=now())
+        secret = two_factor.begin_enrolment(
+            db.session(),
+            user_id=user_id,
+            source_address=request.remote_addr,
+            policy=policy,
+            now=now(),
+        )
     except TwoFactorError as error:
         session.pop(PENDING_KEY, None)
         flash(error.message, "error")
