@@ -228,14 +228,16 @@ def code() -> Response | tuple[str, int] | str:
         flash(error.message, "error")
         return redirect(url_for("auth.login"))
     if not outcome.succeeded:
-        return render_template("auth/code.html", form=form), _refusal_status(outcome)
-    if outcome.recovery_codes_left is not None:
+        status = _refusal_status(outcome)  # flashes first, so the page shows it
+        return render_template("auth/code.html", form=form), status
+    answer = _log_in(outcome, str(pending["next"]))
+    if outcome.recovery_codes_left is not None:  # after _log_in, which starts a new session
         flash(
             f"You logged in with a recovery code; {outcome.recovery_codes_left} left. "
             "Ask an administrator to reset your two-factor login to get new ones.",
             "info",
         )
-    return _log_in(outcome, str(pending["next"]))
+    return answer
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
@@ -289,7 +291,8 @@ def enrol() -> Response | tuple[str, int] | str:
         flash(error.message, "error")
         return redirect(url_for("auth.login"))
     if not outcome.succeeded:
-        return page(), _refusal_status(outcome)
+        status = _refusal_status(outcome)
+        return page(), status
     next_url = str(pending["next"])
     _log_in(outcome, next_url)
     # Shown once, in this answer only: nothing keeps them but the user.
