@@ -42,7 +42,7 @@ from ..accounts.passwords import MAX_PASSWORD_LENGTH
 from ..accounts.sessions import log_out
 from ..accounts.two_factor import TwoFactorError, TwoFactorPolicy
 from ..clock import now
-from ..config import ConfigError
+from ..config import ConfigError, secret_key_problem
 from ..extensions import db, login_manager
 from ..models import User
 from ..security.web import SESSION_KEY
@@ -57,11 +57,16 @@ PENDING_KEY = "two_factor_pending"
 
 @bp.record_once
 def check_two_factor_config(state: BlueprintSetupState) -> None:
-    """An unknown role in TWO_FACTOR_ROLES stops the app at start, not at someone's login."""
+    """An unknown role in TWO_FACTOR_ROLES, or a weak TWO_FACTOR_KEY in production, stops
+    the app at start, not at someone's login."""
+    config = state.app.config
     try:
-        two_factor.required_roles(state.app.config.get("TWO_FACTOR_ROLES"))
+        two_factor.required_roles(config.get("TWO_FACTOR_ROLES"))
     except ValueError as error:
         raise ConfigError(str(error)) from None
+    key = str(config.get("TWO_FACTOR_KEY") or "")
+    if key and config.get("PRODUCTION") and (problem := secret_key_problem(key)):
+        raise ConfigError(f"TWO_FACTOR_KEY is unfit: {problem}")
 
 
 login_manager.login_view = "auth.login"

@@ -424,3 +424,14 @@ def test_every_new_form_needs_its_csrf_token(app, clock):
     response = chief.post(f"/admin/users/{boss_id}/two-factor/reset", csrf=False)
     assert response.status_code == 400
     assert len(rows(app, TwoFactor, user_id=boss_id)) == 1
+
+
+def test_production_refuses_a_weak_two_factor_key(tmp_path):
+    config = base_config(f"sqlite:///{tmp_path / 'x.db'}", tmp_path)
+    config.update(
+        PRODUCTION=True,
+        SECRET_KEY="Zq8vN2xL5rT9wB3mK7pH4cJ6dF1gS0aYuEiOoPl",
+        TWO_FACTOR_KEY="short",
+    )
+    with pytest.raises(ConfigError, match="TWO_FACTOR_KEY is unfit"):
+        create_app(config)

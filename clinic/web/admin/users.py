@@ -5,7 +5,7 @@ A refusal (``UserError``) is placed on the form by ``submit``; a user who is gon
 
 from __future__ import annotations
 
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
@@ -126,6 +126,8 @@ def _user_page(
         password_form=password_form or PasswordForm(formdata=None),
         reset_form=DeleteForm(formdata=None),
         two_factor=two_factor.two_factor_status(db.session(), user_id=account.id),
+        two_factor_required=account.role
+        in two_factor.TwoFactorPolicy.from_config(current_app.config).required_roles,
         account=account,
     )
 
