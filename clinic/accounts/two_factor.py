@@ -24,6 +24,7 @@ users concerned must be reset and enrol again.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -289,6 +290,25 @@ def _refuse(
     return LoginOutcome(problem=problem)
 
 
+def _accept(
+    session: Session,
+    *,
+    user: User,
+    actor: Actor,
+    now: dt.datetime,
+    action: str,
+    summary: str,
+    login_summary: str,
+) -> LoginOutcome:
+    """The second factor passed: its audit row, then the login itself; commits."""
+    record_event(
+        session, actor, action=action, entity_type="user", entity_id=user.id, summary=summary
+    )
+    login_session = complete_login(session, user=user, actor=actor, now=now, summary=login_summary)
+    session.commit()
+    return LoginOutcome(user=user, login_session=login_session)
+
+
 def confirm_enrolment(
     session: Session,
     *,
@@ -318,21 +338,27 @@ def confirm_enrolment(
             action="auth.two_factor_enrol_failed",
             problem="wrong code",
         )
-    row.confirmed_at = now
+    confirmed = session.execute(
+        sa.update(TwoFactor)
+        .where(TwoFactor.user_id == user.id, TwoFactor.confirmed_at.is_(None))
+        .values(confirmed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if int(confirmed.rowcount or 0) != 1:  # type: ignore[attr-defined]
+        # Confirmed meanwhile by another request (another tab, another process).
+        session.rollback()
+        raise TwoFactorError("This enrolment is no longer open. Log in again.")
     codes = _new_recovery_codes(session, user_id=user.id, policy=policy, now=now)
-    record_event(
+    outcome = _accept(
         session,
-        actor,
+        user=user,
+        actor=actor,
+        now=now,
         action="auth.two_factor_enrol",
-        entity_type="user",
-        entity_id=user.id,
         summary=f"authenticator app enrolled; {len(codes)} recovery codes issued",
+        login_summary="with a new authenticator app",
     )
-    login_session = complete_login(
-        session, user=user, actor=actor, now=now, summary="with a new authenticator app"
-    )
-    session.commit()
-    return LoginOutcome(user=user, login_session=login_session, recovery_codes=codes)
+    return dataclasses.replace(outcome, recovery_codes=codes)
 
 
 def verify_code(
@@ -364,19 +390,15 @@ def verify_code(
         elif not _claim_step(session, user_id=user.id, step=step):
             problem = "code already used"
         else:
-            record_event(
+            return _accept(
                 session,
-                actor,
+                user=user,
+                actor=actor,
+                now=now,
                 action="auth.two_factor_use",
-                entity_type="user",
-                entity_id=user.id,
                 summary="one-time code accepted",
+                login_summary="with a one-time code",
             )
-            login_session = complete_login(
-                session, user=user, actor=actor, now=now, summary="with a one-time code"
-            )
-            session.commit()
-            return LoginOutcome(user=user, login_session=login_session)
         return _refuse(
             session,
             user=user,
@@ -428,19 +450,16 @@ def _use_recovery_code(
         )
         or 0
     )
-    record_event(
+    outcome = _accept(
         session,
-        actor,
+        user=user,
+        actor=actor,
+        now=now,
         action="auth.recovery_code_use",
-        entity_type="user",
-        entity_id=user.id,
         summary=f"recovery code used; {left} left",
+        login_summary="with a recovery code",
     )
-    login_session = complete_login(
-        session, user=user, actor=actor, now=now, summary="with a recovery code"
-    )
-    session.commit()
-    return LoginOutcome(user=user, login_session=login_session, recovery_codes_left=left)
+    return dataclasses.replace(outcome, recovery_codes_left=left)
 
 
 @dataclass(frozen=True, slots=True)

@@ -191,6 +191,13 @@ def _pending(step: SecondFactor) -> dict[str, object] | None:
     return pending
 
 
+def _abandon(error: TwoFactorError) -> Response:
+    """The pending login cannot go on (user gone, secret unreadable): back to the start."""
+    session.pop(PENDING_KEY, None)
+    flash(error.message, "error")
+    return redirect(url_for("auth.login"))
+
+
 def _start_again() -> Response:
     flash("Log in with your username and password first (a login waits 5 minutes).", "info")
     return redirect(url_for("auth.login"))
@@ -229,9 +236,7 @@ def code() -> Response | tuple[str, int] | str:
             throttle=ThrottlePolicy.from_config(current_app.config),
         )
     except TwoFactorError as error:
-        session.pop(PENDING_KEY, None)
-        flash(error.message, "error")
-        return redirect(url_for("auth.login"))
+        return _abandon(error)
     if not outcome.succeeded:
         status = _refusal_status(outcome)  # flashes first, so the page shows it
         return render_template("auth/code.html", form=form), status
@@ -262,9 +267,7 @@ def enrol() -> Response | tuple[str, int] | str:
             now=now(),
         )
     except TwoFactorError as error:
-        session.pop(PENDING_KEY, None)
-        flash(error.message, "error")
-        return redirect(url_for("auth.login"))
+        return _abandon(error)
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
@@ -292,9 +295,7 @@ def enrol() -> Response | tuple[str, int] | str:
             throttle=ThrottlePolicy.from_config(current_app.config),
         )
     except TwoFactorError as error:
-        session.pop(PENDING_KEY, None)
-        flash(error.message, "error")
-        return redirect(url_for("auth.login"))
+        return _abandon(error)
     if not outcome.succeeded:
         status = _refusal_status(outcome)
         return page(), status
