@@ -73,9 +73,10 @@ def test_the_trail_lists_newest_first_with_ids_not_details(client, login, trail)
     # The admin's own login is the newest: password, enrolment of the second factor, login.
     assert "auth.login" in rows[0]
     assert "auth.two_factor_enrol" in rows[1]
-    assert "auth.password_ok" in rows[2]
-    assert "patient.view" in rows[3] and "nina" in rows[3]
-    assert len(rows) == 7
+    assert "auth.two_factor_enrol_start" in rows[2]
+    assert "auth.password_ok" in rows[3]
+    assert "patient.view" in rows[4] and "nina" in rows[4]
+    assert len(rows) == 8
 
 
 def test_search_by_user(client, login, trail):

@@ -224,6 +224,7 @@ def test_login_and_logout_are_audited_with_the_source_address(app, client, login
         events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
         assert [event.action for event in events] == [
             "auth.password_ok",
+            "auth.two_factor_enrol_start",
             "auth.two_factor_enrol",
             "auth.login",
             "auth.logout",
