@@ -30,6 +30,7 @@ from .staff import (
     TimeOff,
 )
 from .treatment import NO_DRIVING_NOTICE, Protocol, Route, TreatmentType
+from .two_factor import RecoveryCode, TwoFactor
 from .user import MIN_PASSWORD_LENGTH, ApiToken, LoginAttempt, LoginSession, Role, User
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "Protocol",
     "RebookingEntry",
     "RecordEntry",
+    "RecoveryCode",
     "Role",
     "Route",
     "Series",
@@ -76,6 +78,7 @@ __all__ = [
     "StaffRole",
     "TimeOff",
     "TreatmentType",
+    "TwoFactor",
     "User",
     "UTCDateTime",
     "utcnow",
