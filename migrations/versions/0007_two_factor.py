@@ -1,7 +1,7 @@
 """two-factor logins: a TOTP secret per user and single-use recovery codes
 
-Revision ID: 0006_two_factor
-Revises: 0005_security
+Revision ID: 0007_two_factor
+Revises: 0006_impact
 """
 
 import sqlalchemy as sa
