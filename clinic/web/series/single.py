@@ -25,6 +25,7 @@ from . import bp
 from .slots import (
     decode_slot,
     encode_slot,
+    invitations_text,
     patient_or_404,
     quiet_slots,
     reminder_settings,
@@ -121,7 +122,7 @@ def book_single() -> ResponseReturnValue:
     )
     if isinstance(booked, Refusal):
         return render(booked.status, slots=quiet_slots(free_slots))
-    flash(f"Session booked for {patient.full_name}.", "success")
+    flash(f"Session booked for {patient.full_name}. {invitations_text(patient)}", "success")
     return redirect(url_for("series.session_detail", appointment_id=booked.id))
 
 
