@@ -248,6 +248,17 @@ def test_show_free_times_uses_the_typed_date_and_says_when_there_are_none(app, c
         },
     ).get_data(as_text=True)
     assert f"is closed on {other_day.strftime('%-d %B')} (Inventory)." in closed
+    # Looking needs only the date: the time may still be empty.
+    no_time = client.post(
+        f"/sessions/{session_ids[0]}/reschedule",
+        data={
+            "scope": "one",
+            "new_date": ids["first"].isoformat(),
+            "new_time": "",
+            "action": "show",
+        },
+    )
+    assert no_time.status_code == 200 and "Free on" in no_time.get_data(as_text=True)
 
 
 def test_a_refused_reschedule_gives_the_real_reason(app, client, login, ids):

@@ -95,10 +95,13 @@ def reschedule_session(appointment_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         return render()
     if request.form.get("action") == "show":
-        # Only looking: nothing changes (the form's CSRF token is still checked).
-        if not form.validate_on_submit() or suggest_day is None:
+        # Only looking: nothing changes. The CSRF token and the date are checked; the time
+        # may still be empty (the receptionist is about to pick one).
+        form.validate()
+        if form.new_date.errors or "csrf_token" in form.errors or suggest_day is None:
             flash(INVALID_FORM, "error")
             return render(), Invalid.status
+        form.new_time.errors = []
         return render()
 
     def move() -> list[Any]:
