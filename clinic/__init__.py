@@ -12,6 +12,8 @@ from flask import Flask
 
 from .paths import STATIC_DIR, TEMPLATES_DIR
 
+DEFAULT_INSTANCE_FOLDER = "instance"
+
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config → extensions → blueprints → error handlers → commands.
@@ -20,13 +22,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     here: ``clinic serve`` and ``clinic worker`` start them, so the app under gunicorn runs
     no scheduler.
     """
-    # Where the SQLite file, the generated secret key and the file outboxes live.
-    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("CLINIC_INSTANCE_PATH")
+    # Where the SQLite file, the generated secret key and the file outboxes live: named, or
+    # ./instance in the folder the command runs in. Not Flask's default, which depends on how
+    # the package was installed (<venv>/var/clinic-instance for `pip install .`, the
+    # checkout's instance/ for `pip install -e .`), so reinstalling for the tests would
+    # silently switch a clinic to an empty database (and a deleted venv would take the data).
+    instance_path = (
+        (config or {}).get("INSTANCE_PATH")
+        or os.environ.get("CLINIC_INSTANCE_PATH")
+        or DEFAULT_INSTANCE_FOLDER
+    )
     app = Flask(
         __name__,
         template_folder=str(TEMPLATES_DIR),
         static_folder=str(STATIC_DIR),
-        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_path=str(Path(instance_path).resolve()),
         instance_relative_config=True,
     )
     from .config import load_config

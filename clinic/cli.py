@@ -14,13 +14,13 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
-from werkzeug.serving import run_simple
+from sqlalchemy.engine import make_url
 
 from . import clock
 from .audit import SYSTEM
 from .errors import DomainError
 from .extensions import db
-from .serving import ClinicRequestHandler
+from .serving import PortUnavailable, listening_server
 
 
 def register_commands(app: Flask) -> None:
@@ -98,7 +98,7 @@ def reset_two_factor_command(username: str) -> None:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--demo", is_flag=True, help="Load the demo clinic when the database is empty.")
 @with_appcontext
 def serve_command(host: str, port: int, demo: bool) -> None:
@@ -106,25 +106,40 @@ def serve_command(host: str, port: int, demo: bool) -> None:
     from .demo import DEMO_USERS, database_is_empty, seed_demo
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    migrate_to_head()
+    click.echo(f"Data folder: {app.instance_path}")
+    click.echo(f"Database: {database_shown(app.config['SQLALCHEMY_DATABASE_URI'])}")
+    # The port first: when it is taken nothing is migrated, seeded or started.
     try:
-        if demo and database_is_empty(db.session()):
-            click.echo(seed_demo(db.session(), now=clock.now()).summary())
-    finally:
-        # This command's app context lasts as long as the server: a transaction left open
-        # here (the emptiness check's, on a database that already has data) would hold
-        # SQLite's write lock against every request and job until shutdown.
-        db.session.remove()
-    click.echo(f"Clinic is running at http://{host}:{port}/")
+        server = listening_server(host, port, app)
+    except PortUnavailable as error:
+        click.echo(f"Error: {error.message}", err=True)
+        sys.exit(2)
+    try:
+        migrate_to_head()
+        try:
+            if demo and database_is_empty(db.session()):
+                click.echo(seed_demo(db.session(), now=clock.now()).summary())
+        finally:
+            # This command's app context lasts as long as the server: a transaction left
+            # open here (the emptiness check's, on a database that already has data) would
+            # hold SQLite's write lock against every request and job until shutdown.
+            db.session.remove()
+        start_background_jobs(app)
+    except BaseException:
+        server.server_close()
+        raise
+    click.echo(f"Clinic is running at http://{host}:{server.port}/ (stop with Ctrl-C)")
     if demo:
         for username, role, password in DEMO_USERS:
             click.echo(f"  demo login ({role}): {username} / {password}")
-    start_background_jobs(app)
-    # No reloader: it would fork a child and run the dispatcher twice.
-    # The handler names no server version and keeps secrets in paths out of the access log.
-    run_simple(
-        host, port, app, use_reloader=False, threaded=True, request_handler=ClinicRequestHandler
-    )
+    # No reloader: it would fork a child and run the dispatcher twice. The handler names no
+    # server version and keeps secrets in paths out of the access log.
+    server.serve_forever()
+
+
+def database_shown(url: str) -> str:
+    """The database URL without its password (it may be printed or logged)."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @click.command("worker")

@@ -47,3 +47,19 @@ def can(role: Role | str | None, permission: Permission) -> bool:
     if role is None:
         return False
     return permission in ROLE_PERMISSIONS.get(Role(role), frozenset())
+
+
+# What each permission lets a person do, in the words README's role table uses
+# (tests/test_newcomer.py keeps that table equal to ROLE_PERMISSIONS).
+PERMISSION_TEXT: dict[Permission, str] = {
+    Permission.VIEW_SCHEDULE: "see the board, day sheet and session details",
+    Permission.VIEW_PATIENTS: "search and open patient records",
+    Permission.EDIT_PATIENTS: "register and edit patients",
+    Permission.BOOK: "book, reschedule and cancel sessions and series",
+    Permission.CHECK_IN: "check patients in, mark no-shows",
+    Permission.CLINICAL_STATUS: "start treatment and monitoring, record vitals, discharge",
+    Permission.MANAGE_NOTIFICATIONS: "see the messages outbox, retry failed messages",
+    Permission.CONFIGURE: "set up locations, chairs, staff, shifts, treatments, protocols",
+    Permission.MANAGE_USERS: "manage users, roles and API tokens",
+    Permission.VIEW_AUDIT: "read and export the audit trail",
+}

@@ -54,3 +54,21 @@ def checked_text(value: str, *, multiline: bool = False) -> str:
     if problem := text_problem(value, multiline=multiline):
         raise ValueError(problem)
     return value
+
+
+# Latin letters with a stroke or ligature that Unicode does not decompose.
+_UNDECOMPOSED = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe"}
+)
+
+
+def fold(text: str) -> str:
+    """``text`` as searches compare it: lower case, accents dropped ("Núñez" → "nunez").
+
+    Compatibility decomposition (NFKD) splits "ñ" into "n" and a combining tilde and turns
+    look-alikes ("ﬁ", full-width letters) into plain ones; the combining marks are then
+    dropped and the rest case-folded ("ß" → "ss"). Scripts without accents pass unchanged.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return bare.casefold().translate(_UNDECOMPOSED)

@@ -147,3 +147,6 @@ def test_serve_demo_works_on_a_fresh_then_a_seeded_and_used_database(tmp_path):
         assert "Traceback" not in output, output
         assert "unreachable" not in output, output
     assert sent > 0
+    # Where the data is, first; the logins only once the port is listening.
+    assert first.index(f"Data folder: {tmp_path}") < first.index("Clinic is running at")
+    assert first.index("Clinic is running at") < first.index("demo login (admin)")

@@ -30,8 +30,8 @@ from .operations import Reply
     permission=Permission.VIEW_PATIENTS,
     query=s.PatientSearch,
     response=s.PatientList,
-    description="Every word of `q` must match: a name (or its start), an MRN, a date of "
-    "birth or a phone number.",
+    description="Every word of `q` must match: any part of a name (case and accents "
+    "ignored), an MRN, a phone number or an email, or a date of birth.",
 )
 def search_patients(query: s.PatientSearch) -> dict[str, Any]:
     rows = service.search_patients(

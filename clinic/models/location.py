@@ -26,6 +26,10 @@ class Location(Base):
     email: Mapped[str | None] = mapped_column(sa.String(254))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="America/New_York")
     active: Mapped[bool] = mapped_column(default=True)
+    # Whose public holidays an admin may load as closures: ISO 3166-1 country ("US") and,
+    # optionally, ISO 3166-2 subdivision ("NY"), as the ``holidays`` library names them.
+    holiday_country: Mapped[str | None] = mapped_column(sa.String(2))
+    holiday_subdivision: Mapped[str | None] = mapped_column(sa.String(10))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     opening_hours: Mapped[list[OpeningHours]] = relationship(

@@ -7,13 +7,23 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..text import fold
 from .base import Base, utcnow
+
+# The search column's trigram index (PostgreSQL; SQLite keeps a plain index it scans).
+SEARCH_INDEX = sa.Index(
+    "ix_patient_search_text",
+    "search_text",
+    postgresql_using="gin",
+    postgresql_ops={"search_text": "gin_trgm_ops"},
+)
 
 
 class Patient(Base):
     __tablename__ = "patient"
     __table_args__ = (
         sa.Index("ix_patient_family_given", "family_name", "given_name"),
+        SEARCH_INDEX,
         sa.CheckConstraint("phone IS NULL OR phone LIKE '+%'", name="phone_e164"),
     )
 
@@ -36,6 +46,9 @@ class Patient(Base):
     # Secret for the patient's calendar feed URL; None when revoked.
     calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # What the search box matches anywhere in: names, MRN, phone digits and email, folded
+    # (lower case, no accents). Kept by ``search_text_of`` on every insert and update.
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -50,3 +63,30 @@ class Patient(Base):
     @property
     def can_receive_sms(self) -> bool:
         return bool(self.phone) and self.sms_opt_in and self.sms_consent_at is not None
+
+
+def search_text_of(
+    *,
+    given_name: str | None,
+    family_name: str | None,
+    mrn: str | None,
+    phone: str | None,
+    email: str | None,
+) -> str:
+    """The folded text a search matches in; the phone as bare digits ("+1 555" → "1555")."""
+    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    parts = (given_name, family_name, mrn, digits, email)
+    return fold(" ".join(part for part in parts if part))
+
+
+@sa.event.listens_for(Patient, "before_insert")
+@sa.event.listens_for(Patient, "before_update")
+def _keep_search_text(_mapper: object, _connection: object, patient: Patient) -> None:
+    # Every writer (services, demo, builders, benchmarks) gets it right without knowing.
+    patient.search_text = search_text_of(
+        given_name=patient.given_name,
+        family_name=patient.family_name,
+        mrn=patient.mrn,
+        phone=patient.phone,
+        email=patient.email,
+    )

@@ -9,9 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..models import Patient
-from .validation import PatientNotFound
+from ..text import fold
+from .validation import CleanPatient, PatientNotFound
 
 SEARCH_LIMIT = 50
+# Shorter words match the start of a word only; from three letters on, anywhere.
+MIN_ANYWHERE = 3
 
 
 def mrn_taken(session: Session, mrn: str, *, except_id: int | None = None) -> bool:
@@ -20,6 +23,23 @@ def mrn_taken(session: Session, mrn: str, *, except_id: int | None = None) -> bo
     if except_id is not None:
         query = query.where(Patient.id != except_id)
     return session.scalar(query.limit(1)) is not None
+
+
+def same_name_and_birth(session: Session, clean: CleanPatient) -> list[Patient]:
+    """Patients (active or not) born the same day with the same names, ignoring case and
+    accents: most likely the same person registered twice."""
+    given, family = fold(clean.given_name), fold(clean.family_name)
+    born_that_day = session.scalars(
+        sa.select(Patient)
+        .where(Patient.date_of_birth == clean.date_of_birth)
+        .order_by(Patient.id)
+        .limit(200)
+    )
+    return [
+        patient
+        for patient in born_that_day
+        if fold(patient.given_name) == given and fold(patient.family_name) == family
+    ]
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y")
@@ -41,11 +61,14 @@ def _like_escape(text: str) -> str:
 def search_patients(
     session: Session, *, query: str, limit: int = SEARCH_LIMIT, include_inactive: bool = False
 ) -> list[Patient]:
-    """Patients matching a name, MRN, date of birth or phone number, in one query.
+    """Patients matching a name, MRN, date of birth, phone number or email, in one query.
 
-    Every word of the query must match something: a date matches the date of birth, a
-    word of digits matches the MRN or the phone, other words match the start of a first or
-    last name or of the MRN. So "kim 1984-02-03" finds the Kim born that day.
+    Every word of the query must match. A date matches the date of birth; any other word of
+    three letters or more matches anywhere in the patient's folded search text (names, MRN,
+    phone digits, email; lower case, accents dropped), a shorter one a word's start. So
+    "rivera" finds "Lopez-Rivera", "nunez" finds "Núñez", "kim 1984-02-03" the Kim born that
+    day. A word with digits also matches them without punctuation ("555-0123"). On
+    PostgreSQL a trigram index serves the matches (migration 0006).
     """
     words = query.split()
     if not words:
@@ -59,16 +82,19 @@ def search_patients(
         if (birthday := _as_date(word)) is not None:
             conditions.append(Patient.date_of_birth == birthday)
             continue
+        folded = fold(word)
+        if len(folded) < MIN_ANYWHERE:
+            # "a" anywhere is nearly everyone (and no trigram can serve it): a word start.
+            start = _like_escape(folded) + "%"
+            options = [
+                Patient.search_text.like(start, escape="\\"),
+                Patient.search_text.like("% " + start, escape="\\"),
+            ]
+        else:
+            options = [Patient.search_text.like(_anywhere(folded), escape="\\")]
         digits = re.sub(r"\D", "", word)
-        prefix = _like_escape(word.lower()) + "%"
-        options = [
-            sa.func.lower(Patient.given_name).like(prefix, escape="\\"),
-            sa.func.lower(Patient.family_name).like(prefix, escape="\\"),
-            sa.func.lower(Patient.mrn).like(prefix, escape="\\"),
-        ]
-        if len(digits) >= 4 and len(digits) >= len(word) - 6:
-            options.append(Patient.phone.like("%" + digits + "%"))
-            options.append(sa.func.lower(Patient.mrn).like("%" + digits + "%"))
+        if len(digits) >= 4 and len(digits) >= len(word) - 6 and digits != word:
+            options.append(Patient.search_text.like(_anywhere(digits), escape="\\"))
         conditions.append(sa.or_(*options))
     statement = sa.select(Patient).where(*conditions)
     if not include_inactive:
@@ -77,6 +103,10 @@ def search_patients(
         Patient.family_name, Patient.given_name, Patient.date_of_birth, Patient.id
     ).limit(max(1, min(limit, 200)))
     return list(session.scalars(statement))
+
+
+def _anywhere(text: str) -> str:
+    return "%" + _like_escape(text) + "%"
 
 
 def get_patient(session: Session, *, patient_id: int) -> Patient:

@@ -25,7 +25,7 @@ from ..models import (
 )
 from ..scheduling import impact
 from ..scheduling.impact import FACT, Scope
-from .queries import mrn_taken
+from .queries import mrn_taken, same_name_and_birth
 from .validation import (
     DEFAULT_PHONE_REGION,
     MRN_TAKEN,
@@ -33,6 +33,7 @@ from .validation import (
     PatientError,
     PatientInput,
     PatientNotFound,
+    PossibleDuplicate,
     clean_patient_input,
 )
 
@@ -72,10 +73,17 @@ def create_patient(
     actor: Actor,
     now: dt.datetime,
     region: str = DEFAULT_PHONE_REGION,
+    duplicate_check: bool = False,
 ) -> Patient:
+    """Register a patient. With ``duplicate_check`` (the desk's form, until the receptionist
+    says it is someone else) a patient already registered with the same name and date of
+    birth is a :class:`PossibleDuplicate` and nothing is saved."""
     clean = clean_patient_input(data, today=now.date(), region=region)
     if mrn_taken(session, clean.mrn):
         raise PatientError({"mrn": MRN_TAKEN})
+    if duplicate_check and (matches := same_name_and_birth(session, clean)):
+        session.rollback()
+        raise PossibleDuplicate([(p.id, p.full_name, p.mrn) for p in matches])
     patient = Patient(created_at=now, updated_at=now)
     _apply(patient, clean, now=now)
     session.add(patient)

@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 
-from ..errors import Invalid, NotFound
+from ..errors import Invalid, NotFound, Refused
 from ..notify.phone import DEFAULT_PHONE_REGION, normalise_phone
 from ..text import text_problem
 
 OLDEST_BIRTH_YEAR = 1900
-MRN_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+# The longest values a record holds: the web form, the service and the columns all use these.
+MRN_MAX = 32
+NAME_MAX = 80
+ESCORT_NAME_MAX = 120
+EMAIL_MAX = 254
+NOTES_MAX = 5000
+MRN_PATTERN = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{MRN_MAX - 1}}}$")
 MRN_TAKEN = "Another patient already has this MRN."
 
 
@@ -31,6 +37,23 @@ class PatientError(Invalid):
 
 class PatientNotFound(NotFound):
     """No patient has this id."""
+
+
+class PossibleDuplicate(Refused):
+    """Someone with the same name and date of birth is already registered.
+
+    Not a rule: two people may share both. The desk is asked to look first, then may go on
+    (``create_patient(..., duplicate_check=False)``). ``matches`` are the existing records.
+    """
+
+    def __init__(self, matches: Sequence[tuple[int, str, str]]) -> None:
+        listed = "; ".join(f"{name} (MRN {mrn})" for _, name, mrn in matches)
+        super().__init__(
+            f"Already registered with this name and date of birth: {listed}. Open that record "
+            "instead, or, if this is a different person, tick the box and register again.",
+            fields={"confirm_new_person": "Tick if this is a different person."},
+        )
+        self.matches = list(matches)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +142,17 @@ def clean_patient_input(
     if not mrn:
         errors["mrn"] = "Enter the medical record number (MRN)."
     elif not MRN_PATTERN.match(mrn):
-        errors["mrn"] = "The MRN may use letters, digits, '.', '-' and '_' (up to 32)."
+        errors["mrn"] = f"The MRN may use letters, digits, '.', '-' and '_' (up to {MRN_MAX})."
 
-    given_name = _text(data.given_name, limit=200)
-    family_name = _text(data.family_name, limit=200)
+    given_name = _text(data.given_name, limit=NAME_MAX + 1)
+    family_name = _text(data.family_name, limit=NAME_MAX + 1)
     for name, value in (("given_name", given_name), ("family_name", family_name)):
         if name in errors:
             continue
         if not value:
             errors[name] = "Enter the " + ("first" if name == "given_name" else "last") + " name."
-        elif len(value) > 80:
-            errors[name] = "Use at most 80 characters."
+        elif len(value) > NAME_MAX:
+            errors[name] = f"Use at most {NAME_MAX} characters."
 
     date_of_birth: dt.date | None = None
     try:
@@ -162,9 +185,9 @@ def clean_patient_input(
     except ValueError as error:
         errors["escort_phone"] = str(error)
 
-    escort_name = _text(data.escort_name, limit=200) or None
-    if escort_name and len(escort_name) > 120 and "escort_name" not in errors:
-        errors["escort_name"] = "Use at most 120 characters."
+    escort_name = _text(data.escort_name, limit=ESCORT_NAME_MAX + 1) or None
+    if escort_name and len(escort_name) > ESCORT_NAME_MAX and "escort_name" not in errors:
+        errors["escort_name"] = f"Use at most {ESCORT_NAME_MAX} characters."
 
     rems_enrolled_on: dt.date | None = None
     try:
@@ -179,8 +202,8 @@ def clean_patient_input(
         errors["sms_opt_in"] = "Text reminders need a mobile phone number."
 
     notes = (data.notes or "").strip()
-    if len(notes) > 5000 and "notes" not in errors:
-        errors["notes"] = "Notes may be at most 5000 characters."
+    if len(notes) > NOTES_MAX and "notes" not in errors:
+        errors["notes"] = f"Notes may be at most {NOTES_MAX} characters."
 
     if errors:
         raise PatientError(errors)

@@ -371,9 +371,12 @@ def book_session(
     reminders: ReminderSettings | None = None,
     settings: SchedulingSettings | None = None,
     prescriber_id: int | None = None,
+    series_id: int | None = None,
 ) -> Appointment:
-    """Book one session (outside any series) at ``starts_at``. Without ``chair_id`` or
-    ``monitor_id`` the best free one is picked."""
+    """Book one session at ``starts_at``: on its own, or with ``series_id`` as a make-up
+    session of that active series of the patient's (same treatment, the series' spacing
+    to its other sessions). Without ``chair_id`` or ``monitor_id`` the best free one is
+    picked."""
     settings = settings or DEFAULT_SETTINGS
     now_seconds = check_now(now)
     starts = to_seconds(_aware(starts_at, "session start"))
@@ -382,6 +385,11 @@ def book_session(
         tz = _location_tz(session, location_id)
         day = to_instant(starts).astimezone(tz).date()
         lock_for_booking(session, patient_id=patient_id, location_id=location_id, days=[day])
+        series = (
+            _series_for_makeup(session, series_id, patient_id, treatment_type_id)
+            if series_id is not None
+            else None
+        )
         snapshot = load_snapshot(
             session,
             location_id=location_id,
@@ -389,6 +397,7 @@ def book_session(
             patient_id=patient_id,
             first_day=day,
             last_day=day,
+            pad_hours=series.min_hours_between if series is not None else 24,
         )
         require_bookable(snapshot)
         for staff_id, error in (
@@ -397,7 +406,12 @@ def book_session(
         ):
             if staff_id is not None and staff_id not in snapshot.staff:
                 raise error(_not_on_shift(session, snapshot, staff_id, day))
-        context = CheckContext(now=now_seconds, settings=settings)
+        context = CheckContext(
+            now=now_seconds,
+            settings=settings,
+            min_spacing_hours=series.min_hours_between if series is not None else 0,
+            series_starts=snapshot.series_starts(series_id),
+        )
         choice = choose_resources(
             snapshot,
             starts,
@@ -407,7 +421,9 @@ def book_session(
             prescriber_id=prescriber_id,
         )
         patient = _patient(session, patient_id)
-        appointment = _new_appointment(snapshot, patient, choice, actor=actor, now=now)
+        appointment = _new_appointment(
+            snapshot, patient, choice, actor=actor, now=now, series=series
+        )
         session.add(appointment)
         session.flush()
         enqueue_booking(session, [appointment], now=now, settings=reminders or ReminderSettings())
@@ -415,6 +431,21 @@ def book_session(
         return appointment
 
     return run_booking_transaction(session, work)
+
+
+def _series_for_makeup(
+    session: Session, series_id: int, patient_id: int, treatment_type_id: int
+) -> Series:
+    series = session.get(Series, series_id)
+    if series is None or series.patient_id != patient_id:
+        raise NotFound("That series no longer exists.")
+    if series.status is not SeriesStatus.ACTIVE:
+        raise InvalidRequest(
+            f"This series is {series.status.value}: book a new series instead of a make-up."
+        )
+    if series.treatment_type_id != treatment_type_id:
+        raise InvalidRequest("A make-up session has the series' own treatment.")
+    return series
 
 
 def _not_on_shift(session: Session, snapshot: Snapshot, staff_id: int, day: dt.date) -> str:

@@ -16,9 +16,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import Location, Protocol
+from ..models import Closure, Location, OpeningHours, Protocol
 from .errors import InvalidPlan, NotFound
 from .wording import WEEKDAY_NAMES, day_text
 
@@ -84,6 +85,94 @@ class SeriesPlan:
         return len(self.dates)
 
 
+@dataclass(frozen=True, slots=True)
+class LocationCalendar:
+    """The days a location takes sessions: its open weekdays and its closures (with reasons).
+
+    Plans aim only at open days; pages use ``closed_reason`` to say why a day offers nothing.
+    A location with no opening hours at all is left to the search to explain (every day).
+    """
+
+    name: str
+    open_weekdays: frozenset[int]
+    closures: dict[dt.date, str]
+    today: dt.date
+
+    def is_open(self, day: dt.date) -> bool:
+        return day.weekday() in self.open_weekdays and day not in self.closures
+
+    def closed_reason(self, day: dt.date) -> str | None:
+        """Why nothing can be booked on ``day`` at all (past, closed), or None."""
+        if day < self.today:
+            return f"{day_text(day)} has passed; the earliest day is today, {day_text(self.today)}."
+        if day in self.closures:
+            reason = self.closures[day]
+            return f"{self.name} is closed on {day_text(day)}" + (
+                f" ({reason})." if reason else "."
+            )
+        if day.weekday() not in self.open_weekdays:
+            return f"{self.name} is not open on {WEEKDAY_NAMES[day.weekday()]}s."
+        return None
+
+    def first_open_day(self, day: dt.date) -> dt.date:
+        """``day`` or the first open day after it (``day`` itself when none in a year)."""
+        for offset in range(366):
+            candidate = day + dt.timedelta(days=offset)
+            if self.is_open(candidate):
+                return candidate
+        return day
+
+
+def location_calendar(
+    session: Session, *, location_id: int, now: dt.datetime, since: dt.date | None = None
+) -> LocationCalendar:
+    """The location's calendar from ``since`` (default: its local today) on, in two queries."""
+    location = session.get(Location, location_id)
+    if location is None:
+        raise NotFound("That location no longer exists.")
+    today = location.local_today(now)
+    weekdays = set(
+        session.scalars(
+            sa.select(OpeningHours.weekday).where(OpeningHours.location_id == location_id)
+        )
+    )
+    closures = session.execute(
+        sa.select(Closure.date, Closure.reason).where(
+            Closure.location_id == location_id, Closure.date >= min(since or today, today)
+        )
+    ).all()
+    return LocationCalendar(
+        name=location.name,
+        open_weekdays=frozenset(weekdays) if weekdays else frozenset(range(7)),
+        closures={day: reason for day, reason in closures},
+        today=today,
+    )
+
+
+def default_first_date(session: Session, *, location_id: int, now: dt.datetime) -> dt.date:
+    """The booking forms' default: the first Monday-to-Friday day after today on which the
+    location is open (else its first open day)."""
+    calendar = location_calendar(session, location_id=location_id, now=now)
+    day = next_weekday(calendar.today)
+    for _ in range(366):
+        if calendar.is_open(day):
+            return day
+        day = next_weekday(day)
+    return calendar.first_open_day(calendar.today + dt.timedelta(days=1))
+
+
+def default_protocol_id(
+    protocols: Iterable[tuple[int, bool]], *, rems_enrolled: bool
+) -> int | None:
+    """The protocol the wizard starts on, from ``(id, needs_rems)`` in display order: the
+    first one the patient may have (not an esketamine one for a patient outside REMS)."""
+    listed = list(protocols)
+    for protocol_id, needs_rems in listed:
+        if rems_enrolled or not needs_rems:
+            return protocol_id
+    return listed[0][0] if listed else None
+
+
 def plan_custom(
     *,
     treatment_type_id: int,
@@ -94,15 +183,18 @@ def plan_custom(
     min_hours_between: int = 24,
     preferred_start: dt.time | None = None,
     preferred_end: dt.time | None = None,
+    calendar: LocationCalendar | None = None,
 ) -> SeriesPlan:
-    """``count`` sessions on every one of ``weekdays`` from ``first_date`` on."""
+    """``count`` sessions on every one of ``weekdays`` from ``first_date`` on; with the
+    location's ``calendar``, never on a closure day."""
     days = _weekdays(weekdays)
     if not days:
         raise InvalidPlan("Pick at least one weekday for the sessions.")
     _check_count(count)
     _check_spacing(min_hours_between)
     _check_preferred(preferred_start, preferred_end)
-    dates = _phase_dates(first_date, count, days, min_hours_between, after=None)
+    _check_open_weekdays(days, calendar)
+    dates = _phase_dates(first_date, count, days, min_hours_between, after=None, calendar=calendar)
     return SeriesPlan(
         treatment_type_id=treatment_type_id,
         location_id=location_id,
@@ -123,12 +215,15 @@ def plan_from_protocol(
     weekdays: Iterable[int] = (),
     preferred_start: dt.time | None = None,
     preferred_end: dt.time | None = None,
+    calendar: LocationCalendar | None = None,
 ) -> SeriesPlan:
-    """Target dates for a protocol's phases, starting on or after ``first_date``.
+    """Target dates for a protocol's phases, starting on or after ``first_date``, on the
+    location's open days only (never a closure, never a weekday it is shut).
 
-    Without ``weekdays`` each phase spreads its sessions evenly from the first date's
-    weekday (twice a week from a Monday: Monday and Thursday). With ``weekdays`` a phase
-    uses as many of them as it has sessions per week.
+    Without ``weekdays`` each phase spreads its sessions evenly from the first open day's
+    weekday (twice a week from a Monday: Monday and Thursday), over the open weekdays when
+    that spread would land on a closed one. With ``weekdays`` a phase uses as many of them
+    as it has sessions per week.
     """
     protocol = session.get(Protocol, protocol_id)
     if protocol is None:
@@ -137,16 +232,29 @@ def plan_from_protocol(
         raise InvalidPlan(f"The protocol {protocol.name} is no longer in use.")
     _check_preferred(preferred_start, preferred_end)
     chosen = _weekdays(weekdays)
+    if calendar is None:
+        calendar = location_calendar(
+            session, location_id=location_id, now=_noon(first_date), since=first_date
+        )
+    _check_open_weekdays(chosen, calendar)
+    first_date = calendar.first_open_day(first_date)
     phases = [(int(p["sessions"]), int(p.get("sessions_per_week", 1))) for p in protocol.phases]
     if not phases or any(sessions < 1 or per_week < 1 for sessions, per_week in phases):
         raise InvalidPlan(f"The protocol {protocol.name} has no valid phases; ask an admin.")
     _check_count(sum(sessions for sessions, _ in phases))
     dates: list[dt.date] = []
     for sessions, per_week in phases:
-        pattern = _phase_weekdays(per_week, chosen, anchor=first_date.weekday())
+        pattern = _phase_weekdays(
+            per_week, chosen, anchor=first_date.weekday(), open_weekdays=calendar.open_weekdays
+        )
         start = first_date if not dates else dates[-1] + dt.timedelta(days=1)
         dates += _phase_dates(
-            start, sessions, pattern, protocol.min_hours_between, after=dates[-1] if dates else None
+            start,
+            sessions,
+            pattern,
+            protocol.min_hours_between,
+            after=dates[-1] if dates else None,
+            calendar=calendar,
         )
     span = (dates[-1] - dates[0]).days + 1
     if protocol.max_span_days is not None and span > protocol.max_span_days:
@@ -213,10 +321,33 @@ def _check_preferred(start: dt.time | None, end: dt.time | None) -> None:
         raise InvalidPlan("The preferred time range ends before it starts.")
 
 
-def _phase_weekdays(per_week: int, chosen: tuple[int, ...], *, anchor: int) -> tuple[int, ...]:
+def _check_open_weekdays(chosen: tuple[int, ...], calendar: LocationCalendar | None) -> None:
+    if calendar is None:
+        return
+    shut = [day for day in chosen if day not in calendar.open_weekdays]
+    if shut:
+        names = ", ".join(WEEKDAY_NAMES[day] + "s" for day in shut)
+        raise InvalidPlan(
+            fields={"weekdays": f"{calendar.name} is not open on {names}; untick them."}
+        )
+
+
+def _phase_weekdays(
+    per_week: int,
+    chosen: tuple[int, ...],
+    *,
+    anchor: int,
+    open_weekdays: frozenset[int] = frozenset(range(7)),
+) -> tuple[int, ...]:
     if not chosen:
         offsets = SPREAD_OFFSETS[min(per_week, 7)]
-        return tuple(sorted((anchor + offset) % 7 for offset in offsets))
+        spread = tuple(sorted((anchor + offset) % 7 for offset in offsets))
+        if all(day in open_weekdays for day in spread):
+            return spread
+        # The even spread lands on a day the location is shut: spread over its open days.
+        chosen = tuple(sorted(open_weekdays))
+        if len(chosen) <= per_week:
+            return chosen
     if len(chosen) < per_week:
         names = ", ".join(WEEKDAY_NAMES[day] for day in chosen)
         raise InvalidPlan(
@@ -238,20 +369,25 @@ def _phase_dates(
     min_hours_between: int,
     *,
     after: dt.date | None,
+    calendar: LocationCalendar | None = None,
 ) -> list[dt.date]:
     """The next ``sessions`` dates on ``weekdays`` from ``start``, whole days apart enough to
-    respect the spacing whatever the time of day (the search checks exact hours)."""
+    respect the spacing whatever the time of day (the search checks exact hours), skipping
+    the ``calendar``'s closures."""
     min_days = -(-min_hours_between // 24)
     dates: list[dt.date] = []
     previous = after
     day = start
-    limit = start + dt.timedelta(days=7 * (sessions + 1) + min_days * sessions)
+    closures = len(calendar.closures) if calendar is not None else 0
+    limit = start + dt.timedelta(days=7 * (sessions + 1) + min_days * sessions + closures)
     while len(dates) < sessions:
         if day > limit:
             raise InvalidPlan(
                 f"Cannot place {sessions} sessions from {day_text(start)} on these weekdays."
             )
-        if day.weekday() in weekdays and (previous is None or (day - previous).days >= min_days):
+        closed = calendar is not None and day in calendar.closures
+        spaced = previous is None or (day - previous).days >= min_days
+        if day.weekday() in weekdays and not closed and spaced:
             dates.append(day)
             previous = day
         day += dt.timedelta(days=1)
@@ -266,8 +402,14 @@ def next_weekday(after: dt.date) -> dt.date:
     return day
 
 
-def plan_series(session: Session, request: PlanRequest) -> SeriesPlan:
-    """The plan ``request`` describes; a missing choice is an ``InvalidPlan`` naming its field."""
+def plan_series(
+    session: Session, request: PlanRequest, *, now: dt.datetime | None = None
+) -> SeriesPlan:
+    """The plan ``request`` describes; a missing choice is an ``InvalidPlan`` naming its field.
+
+    With ``now``, a first date before the location's today is refused here, before any
+    preview (the search could only offer the days after it).
+    """
     problems: dict[str, str] = {}
     if request.location_id is None:
         problems["location_id"] = "Choose a location."
@@ -286,6 +428,13 @@ def plan_series(session: Session, request: PlanRequest) -> SeriesPlan:
     if problems:
         raise InvalidPlan(fields=problems)
     assert request.location_id is not None and request.first_date is not None
+    calendar = location_calendar(
+        session, location_id=request.location_id, now=now or _noon(request.first_date)
+    )
+    if now is not None and request.first_date < calendar.today:
+        raise InvalidPlan(
+            fields={"first_date": calendar.closed_reason(request.first_date) or "In the past."}
+        )
     if not custom:
         assert request.protocol_id is not None
         return plan_from_protocol(
@@ -296,6 +445,7 @@ def plan_series(session: Session, request: PlanRequest) -> SeriesPlan:
             weekdays=request.weekdays,
             preferred_start=request.preferred_start,
             preferred_end=request.preferred_end,
+            calendar=calendar,
         )
     assert request.treatment_type_id is not None and request.count is not None
     return plan_custom(
@@ -311,7 +461,12 @@ def plan_series(session: Session, request: PlanRequest) -> SeriesPlan:
         ),
         preferred_start=request.preferred_start,
         preferred_end=request.preferred_end,
+        calendar=calendar,
     )
+
+
+def _noon(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(12), dt.UTC)
 
 
 def plan_for_starts(

@@ -452,3 +452,165 @@ def remove_chair_block(session: Session, *, block_id: int, actor: Actor, now: dt
     )
     session.commit()
     return chair_id
+
+
+# --- public holidays ----------------------------------------------------------------------
+
+# How far ahead the admin reviews public holidays: the rest of this year and all of the next.
+HOLIDAY_YEARS_AHEAD = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PublicHoliday:
+    date: dt.date
+    name: str
+    closed: bool  # the location already has a closure that day
+    booked: int  # live sessions that day: they must move before the day can close
+
+
+def set_holiday_region(
+    session: Session,
+    *,
+    location_id: int,
+    country: str,
+    subdivision: str,
+    actor: Actor,
+) -> Location:
+    """Whose public holidays the location observes: an ISO 3166 country and optionally a
+    subdivision (state, province) that the ``holidays`` library knows."""
+    import holidays
+
+    location = get_or_fail(session, Location, location_id, "location")
+    country = country.strip().upper()
+    subdivision = subdivision.strip().upper()
+    supported = holidays.list_supported_countries()
+    errors: dict[str, str] = {}
+    if not country:
+        errors["country"] = "Enter the country's two-letter code, e.g. US."
+    elif country not in supported:
+        errors["country"] = f"No public holidays are known for {country[:10]!r}; use e.g. US."
+    elif subdivision and subdivision not in supported[country]:
+        some = ", ".join(supported[country][:8])
+        errors["subdivision"] = f"{country} has no region {subdivision[:10]!r}" + (
+            f"; it has e.g. {some}." if some else "; leave it empty."
+        )
+    if errors:
+        raise SetupError(errors)
+    location.holiday_country = country
+    location.holiday_subdivision = subdivision or None
+    audit(
+        session,
+        actor,
+        "location.holidays",
+        "location",
+        location.id,
+        f"public holidays of {country}{'-' + subdivision if subdivision else ''}",
+    )
+    session.commit()
+    return location
+
+
+def public_holidays(session: Session, *, location_id: int, now: dt.datetime) -> list[PublicHoliday]:
+    """The region's public holidays from the location's today to the end of next year, each
+    with whether the day is already closed and how many sessions it holds (three queries)."""
+    import holidays
+
+    location = get_or_fail(session, Location, location_id, "location")
+    if not location.holiday_country:
+        raise SetupError({"country": "Choose whose public holidays this location observes."})
+    today = location.local_today(now)
+    years = range(today.year, today.year + HOLIDAY_YEARS_AHEAD + 1)
+    calendar = holidays.country_holidays(
+        location.holiday_country, subdiv=location.holiday_subdivision, years=years
+    )
+    days = sorted(day for day in calendar if day >= today)
+    if not days:
+        return []
+    closed = set(
+        session.scalars(
+            sa.select(Closure.date).where(
+                Closure.location_id == location_id, Closure.date.in_(days)
+            )
+        )
+    )
+    booked = _sessions_by_local_day(session, location, days[0], days[-1])
+    return [
+        PublicHoliday(
+            date=day,
+            name=calendar.get(day) or "",
+            closed=day in closed,
+            booked=booked.get(day, 0),
+        )
+        for day in days
+    ]
+
+
+def _sessions_by_local_day(
+    session: Session, location: Location, first: dt.date, last: dt.date
+) -> dict[dt.date, int]:
+    starts = session.scalars(
+        sa.select(Appointment.starts_at).where(
+            Appointment.location_id == location.id,
+            Appointment.status.in_(LIVE_STATUSES),
+            Appointment.starts_at >= local_instant(first, dt.time(0), location.tz),
+            Appointment.starts_at
+            < local_instant(last + dt.timedelta(days=1), dt.time(0), location.tz),
+        )
+    )
+    counts: dict[dt.date, int] = {}
+    for starts_at in starts:
+        day = starts_at.astimezone(location.tz).date()
+        counts[day] = counts.get(day, 0) + 1
+    return counts
+
+
+def add_holiday_closures(
+    session: Session,
+    *,
+    location_id: int,
+    dates: Sequence[dt.date],
+    actor: Actor,
+    now: dt.datetime,
+) -> list[Closure]:
+    """Close the location on the chosen public holidays (the admin reviewed the list).
+
+    Only days that are upcoming public holidays of the location's region are taken; a day
+    already closed is skipped, so loading twice adds nothing. A day with sessions booked is
+    refused, naming it, and nothing is saved. Returns the closures added.
+    """
+    offered = {
+        holiday.date: holiday
+        for holiday in public_holidays(session, location_id=location_id, now=now)
+    }
+    chosen = sorted(set(dates))
+    if not chosen:
+        raise SetupError({"dates": "Tick the holidays to close on."})
+    unknown = [day for day in chosen if day not in offered]
+    if unknown:
+        raise SetupError(
+            {"dates": f"{unknown[0].isoformat()} is not an upcoming public holiday here."}
+        )
+    busy = [offered[day] for day in chosen if offered[day].booked and not offered[day].closed]
+    if busy:
+        listed = "; ".join(f"{h.name} ({h.date.isoformat()}): {h.booked}" for h in busy)
+        raise SetupError(
+            {"dates": f"Sessions are booked on {listed}. Reschedule or cancel them first."}
+        )
+    added = [
+        Closure(location_id=location_id, date=day, reason=clean_text(offered[day].name, 200))
+        for day in chosen
+        if not offered[day].closed
+    ]
+    session.add_all(added)
+    session.flush()
+    for closure in added:
+        audit(
+            session,
+            actor,
+            "closure.create",
+            "closure",
+            closure.id,
+            f"location {location_id} closed {closure.date} (public holiday)",
+        )
+    commit_or_conflict(session, {"dates": "One of these days was closed meanwhile; try again."})
+    return added

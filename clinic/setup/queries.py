@@ -277,6 +277,8 @@ class ProtocolChoice:
     treatment_name: str
     session_count: int
     description: str
+    # Its treatment may only be booked for a patient enrolled in the esketamine REMS.
+    needs_rems: bool = False
 
 
 def protocol_choices(session: Session) -> list[ProtocolChoice]:
@@ -296,6 +298,7 @@ def protocol_choices(session: Session) -> list[ProtocolChoice]:
             treatment_name=p.treatment_type.name,
             session_count=p.session_count,
             description=p.description,
+            needs_rems=p.treatment_type.needs_rems_enrollment,
         )
         for p in rows
     ]

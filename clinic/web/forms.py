@@ -20,26 +20,38 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from ..patients import PatientInput
+from ..patients import (
+    EMAIL_MAX,
+    ESCORT_NAME_MAX,
+    MRN_MAX,
+    NAME_MAX,
+    NOTES_MAX,
+    PatientInput,
+)
 from ..scheduling.plans import PlanRequest
 from .fields import DateField, IntegerField, TimeField
 from .formtools import CheckboxesField, LooseRadioField, LooseSelectField, options, parse_int
 
 
 class PatientForm(FlaskForm):
-    mrn = StringField("MRN (medical record number)", validators=[Length(max=64)])
-    given_name = StringField("First name", validators=[Length(max=200)])
-    family_name = StringField("Last name", validators=[Length(max=200)])
+    # The service's own limits, so the browser stops typing where the service would refuse.
+    mrn = StringField("MRN (medical record number)", validators=[Length(max=MRN_MAX)])
+    given_name = StringField("First name", validators=[Length(max=NAME_MAX)])
+    family_name = StringField("Last name", validators=[Length(max=NAME_MAX)])
     date_of_birth = StringField("Date of birth", validators=[Length(max=20)])
-    email = StringField("Email", validators=[Length(max=320)])
+    email = StringField("Email", validators=[Length(max=EMAIL_MAX)])
     phone = StringField("Mobile phone", validators=[Length(max=40)])
     email_opt_in = BooleanField("Send invitations and reminders by email", default=True)
     sms_opt_in = BooleanField("Patient consents to text-message reminders")
-    escort_name = StringField("Usual escort's name", validators=[Length(max=200)])
+    escort_name = StringField("Usual escort's name", validators=[Length(max=ESCORT_NAME_MAX)])
     escort_phone = StringField("Usual escort's phone", validators=[Length(max=40)])
     rems_enrolled_on = StringField("Esketamine REMS enrollment date", validators=[Length(max=20)])
-    notes = TextAreaField("Front-desk notes", validators=[Length(max=5000)])
+    notes = TextAreaField("Front-desk notes", validators=[Length(max=NOTES_MAX)])
     active = BooleanField("Active patient", default=True)
+    # Offered once registering found someone with the same name and date of birth.
+    confirm_new_person = BooleanField(
+        "This is a different person with the same name and date of birth"
+    )
 
     def to_input(self) -> PatientInput:
         return PatientInput(

@@ -9,7 +9,9 @@ from flask.typing import ResponseReturnValue
 
 from ..clock import now
 from ..extensions import db
+from ..models import Patient
 from ..patients import (
+    PossibleDuplicate,
     create_patient,
     get_patient,
     load_patient_record,
@@ -47,9 +49,26 @@ def index() -> str:
 @require(Permission.EDIT_PATIENTS)
 def new() -> ResponseReturnValue:
     form = PatientForm()
+    # Filled when registering found the same name and date of birth: links to those records.
+    duplicates: list[tuple[int, str, str]] = []
 
     def render() -> str:
-        return render_template("patients/form.html", form=form, patient=None)
+        return render_template("patients/form.html", form=form, patient=None, duplicates=duplicates)
+
+    def register() -> Patient:
+        try:
+            return create_patient(
+                db.session(),
+                # The form offers "active" only when editing: a new patient is active.
+                data=replace(form.to_input(), active=True),
+                actor=current_actor(),
+                now=now(),
+                region=_phone_region(),
+                duplicate_check=not form.confirm_new_person.data,
+            )
+        except PossibleDuplicate as error:
+            duplicates.extend(error.matches)
+            raise
 
     if not form.is_submitted():
         if request.args.get("q"):
@@ -57,14 +76,7 @@ def new() -> ResponseReturnValue:
         return render()
     return submit(
         form,
-        lambda: create_patient(
-            db.session(),
-            # The form offers "active" only when editing: a new patient is active.
-            data=replace(form.to_input(), active=True),
-            actor=current_actor(),
-            now=now(),
-            region=_phone_region(),
-        ),
+        register,
         done=lambda patient: f"{patient.full_name} is registered.",
         redirect_to=lambda patient: (
             url_for("series.new", patient_id=patient.id)

@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import abort, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...clock import now
+from ...errors import Conflict, Invalid
 from ...extensions import db
 from ...permissions import Permission
-from ...scheduling import Slot, cancel, find_slots, reschedule
+from ...scheduling import Slot, SlotTaken, cancel, find_slots, reschedule
 from ...scheduling.board import load_session_detail
+from ...scheduling.plans import location_calendar
+from ...scheduling.wording import day_text
 from ...setup.common import local_to_utc
 from ..access import current_actor, require
-from ..answers import submit
+from ..answers import INVALID_FORM, submit
 from ..forms import CancelForm, RescheduleForm
 from . import bp
 from .slots import quiet_slots, reminder_settings, scheduling_settings
@@ -48,8 +51,11 @@ def reschedule_session(appointment_id: int) -> ResponseReturnValue:
         form = RescheduleForm(formdata=None)
         form.new_date.data = request.args.get("date") or current.date().isoformat()
         form.new_time.data = current.strftime("%H:%M")
+    # The free times shown are always those of the date in the form: the one typed when the
+    # receptionist asked to see them ("show"), or tried and was refused.
     suggest_day = form.new_date.value
     slots: list[Slot] = []
+    day_note: str | None = None
     if suggest_day is not None:
         slots = quiet_slots(
             lambda: find_slots(
@@ -64,6 +70,14 @@ def reschedule_session(appointment_id: int) -> ResponseReturnValue:
                 settings=scheduling_settings(),
             )
         )
+        if not slots:
+            calendar = location_calendar(
+                db.session(), location_id=appointment.location_id, now=now()
+            )
+            day_note = calendar.closed_reason(suggest_day) or (
+                f"No free times on {day_text(suggest_day)}: every chair or monitor is taken. "
+                "Try another date."
+            )
 
     def render() -> str:
         return render_template(
@@ -74,24 +88,43 @@ def reschedule_session(appointment_id: int) -> ResponseReturnValue:
             tz=tz,
             current=current,
             slots=slots,
+            suggest_day=suggest_day,
+            day_note=day_note,
         )
 
     if request.method == "GET":
         return render()
+    if request.form.get("action") == "show":
+        # Only looking: nothing changes. The CSRF token and the date are checked; the time
+        # may still be empty (the receptionist is about to pick one).
+        form.validate()
+        if form.new_date.errors or "csrf_token" in form.errors or suggest_day is None:
+            flash(INVALID_FORM, "error")
+            return render(), Invalid.status
+        form.new_time.errors = []
+        return render()
 
     def move() -> list[Any]:
         day, wall_time = form.new_start()
-        return reschedule(
-            db.session(),
-            appointment_id=appointment_id,
-            # The new time is wall-clock time at the session's own location.
-            new_starts_at=local_to_utc(dt.datetime.combine(day, wall_time), tz),
-            scope=form.scope.data or "one",
-            actor=current_actor(),
-            now=now(),
-            reminders=reminder_settings(),
-            settings=scheduling_settings(),
-        )
+        try:
+            return reschedule(
+                db.session(),
+                appointment_id=appointment_id,
+                # The new time is wall-clock time at the session's own location.
+                new_starts_at=local_to_utc(dt.datetime.combine(day, wall_time), tz),
+                scope=form.scope.data or "one",
+                actor=current_actor(),
+                now=now(),
+                reminders=reminder_settings(),
+                settings=scheduling_settings(),
+            )
+        except SlotTaken as error:
+            # Here a receptionist chose a time, usually one already in the diary: what holds
+            # it is the answer ("Chair IV 1 is booked from 09:00 to 11:00."), not a race.
+            raise Conflict(
+                f"That time is not free: {error.detail or 'another session holds it.'} "
+                "Choose one of the free times below, or another date."
+            ) from error
 
     return submit(
         form,

@@ -6,16 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...clock import now
 from ...errors import Invalid
 from ...extensions import db
+from ...models import Series
 from ...patients import search_patients
 from ...permissions import Permission
 from ...scheduling import Slot, book_session, find_slots
-from ...scheduling.plans import next_weekday
+from ...scheduling.plans import location_calendar, next_weekday
 from ...setup import queries
 from ..access import current_actor, require
 from ..answers import INVALID_FORM, Refusal, attempt, show_refusal
@@ -25,6 +26,7 @@ from . import bp
 from .slots import (
     decode_slot,
     encode_slot,
+    invitations_text,
     patient_or_404,
     quiet_slots,
     reminder_settings,
@@ -51,8 +53,14 @@ def book_single() -> ResponseReturnValue:
     form.location_id.choices = options(queries.location_choices(db.session()))
     if request.method == "GET" and request.args.get("location_id"):
         form.location_id.data = request.args["location_id"]
+    # A make-up session joins the patient's series, with the series' treatment.
+    series = _makeup_series(patient.id, request.values.get("series_id"))
+    if series is not None:
+        form.treatment_type_id.data = str(series.treatment_type_id)
     if not form.date.data:
         form.date.data = next_weekday(now().date()).isoformat()
+
+    day_note: str | None = None
 
     def render(status: int = 200, slots: list[Any] | None = None) -> ResponseReturnValue:
         return render_template(
@@ -62,6 +70,8 @@ def book_single() -> ResponseReturnValue:
             slots=slots,
             encode_slot=encode_slot,
             searched=slots is not None,
+            day_note=day_note,
+            series=series,
         ), status
 
     if request.method == "GET" and not request.args.get("find"):
@@ -78,6 +88,15 @@ def book_single() -> ResponseReturnValue:
     location_id = parse_int(form.location_id.data)
     day = form.date.value
     assert treatment_type_id is not None and location_id is not None and day is not None
+    # Say why the chosen day itself offers nothing, rather than silently showing later days.
+    calendar = location_calendar(db.session(), location_id=location_id, now=now())
+    day_note = calendar.closed_reason(day)
+    if day_note is not None:
+        if day < calendar.today:
+            day = calendar.today
+            day_note += " Free times from today on:"
+        else:
+            day_note += " Free times on the following days:"
 
     def free_slots() -> list[Slot]:
         return find_slots(
@@ -117,12 +136,29 @@ def book_single() -> ResponseReturnValue:
             now=now(),
             reminders=reminder_settings(),
             settings=scheduling_settings(),
+            series_id=series.id if series is not None else None,
         ),
     )
     if isinstance(booked, Refusal):
         return render(booked.status, slots=quiet_slots(free_slots))
-    flash(f"Session booked for {patient.full_name}.", "success")
+    if series is not None:
+        flash(
+            f"Make-up session booked in {patient.full_name}'s series. {invitations_text(patient)}",
+            "success",
+        )
+        return redirect(url_for("series.detail", series_id=series.id))
+    flash(f"Session booked for {patient.full_name}. {invitations_text(patient)}", "success")
     return redirect(url_for("series.session_detail", appointment_id=booked.id))
+
+
+def _makeup_series(patient_id: int, raw_id: str | None) -> Series | None:
+    """The series a make-up session is for (404 unless it is this patient's), or None."""
+    if not raw_id:
+        return None
+    series = db.session.get(Series, parse_int(raw_id) or 0)
+    if series is None or series.patient_id != patient_id:
+        abort(404)
+    return series
 
 
 def _missing_choices(form: SingleSessionForm) -> dict[str, str]:

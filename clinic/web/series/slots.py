@@ -36,6 +36,21 @@ def patient_or_404(raw_id: object) -> Any:
     return get_patient(db.session(), patient_id=patient_id)
 
 
+def invitations_text(patient: Any) -> str:
+    """What the patient is sent about a booking: the outbox's own channel rule, in words."""
+    if patient.can_receive_email and patient.can_receive_sms:
+        return "Invitations go out by email and text."
+    if patient.can_receive_email:
+        return "Invitations go out by email."
+    reason = "no email address on file" if not patient.email else "email turned off"
+    if patient.can_receive_sms:
+        return f"Invitations and reminders go out by text only ({reason})."
+    return (
+        f"Nothing is sent to the patient ({reason}, no text consent): give them the dates "
+        "now, or add contact details on the patient page."
+    )
+
+
 def quiet_slots(search: Callable[[], list[Slot]]) -> list[Slot]:
     """Free times to offer next to a refusal, or none when the search is refused too (the
     page already says why)."""

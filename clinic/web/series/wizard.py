@@ -19,6 +19,8 @@ from ...scheduling.board import load_series_detail
 from ...scheduling.plans import (
     DEFAULT_SESSION_COUNT,
     DEFAULT_SPACING_HOURS,
+    default_first_date,
+    default_protocol_id,
     next_weekday,
     plan_for_starts,
     plan_series,
@@ -29,17 +31,30 @@ from ..answers import INVALID_FORM, Refusal, attempt
 from ..forms import SeriesPlanForm
 from ..formtools import options, parse_int
 from . import bp
-from .slots import decode_slot, encode_slot, patient_or_404, reminder_settings, scheduling_settings
+from .slots import (
+    decode_slot,
+    encode_slot,
+    invitations_text,
+    patient_or_404,
+    reminder_settings,
+    scheduling_settings,
+)
 
 WIZARD_STEPS = ("Patient", "Treatment and dates", "Preview", "Booked")
 
 
-def _plan_form(form: SeriesPlanForm) -> tuple[SeriesPlanForm, list[Any]]:
+def _plan_form(form: SeriesPlanForm, patient: Any) -> tuple[SeriesPlanForm, list[Any]]:
     session = db.session()
     protocols = list(queries.protocol_choices(session))
+    enrolled = patient.rems_enrolled_on is not None
     form.location_id.choices = options(queries.location_choices(session))
     form.protocol_id.choices = options(
-        (p.id, f"{p.name} — {p.session_count} sessions ({p.treatment_name})") for p in protocols
+        (
+            p.id,
+            f"{p.name} — {p.session_count} sessions ({p.treatment_name})"
+            + (" — needs REMS enrollment" if p.needs_rems and not enrolled else ""),
+        )
+        for p in protocols
     )
     form.treatment_type_id.choices = options(queries.treatment_type_choices(session))
     return form, protocols
@@ -80,20 +95,32 @@ def new() -> ResponseReturnValue:
         results = search_patients(db.session(), query=query) if query else []
         return _render_wizard(step=1, query=query, results=results)
     patient = patient_or_404(request.values.get("patient_id"))
-    form, protocols = _plan_form(SeriesPlanForm())
+    form, protocols = _plan_form(SeriesPlanForm(), patient)
     step2 = {"step": 2, "patient": patient, "form": form, "protocols": protocols}
     if request.method == "GET":
         form.patient_id.data = str(patient.id)
         if form.location_id.choices and not form.location_id.data:
             form.location_id.data = form.location_id.choices[0].value
-        form.first_date.data = form.first_date.data or next_weekday(now().date()).isoformat()
+        if not form.protocol_id.data:
+            chosen = default_protocol_id(
+                ((p.id, p.needs_rems) for p in protocols),
+                rems_enrolled=patient.rems_enrolled_on is not None,
+            )
+            form.protocol_id.data = str(chosen) if chosen is not None else None
+        location_id = parse_int(form.location_id.data)
+        first = (
+            default_first_date(db.session(), location_id=location_id, now=now())
+            if location_id is not None
+            else next_weekday(now().date())
+        )
+        form.first_date.data = form.first_date.data or first.isoformat()
         form.min_hours_between.data = str(DEFAULT_SPACING_HOURS)
         form.count.data = str(DEFAULT_SESSION_COUNT)
         return _render_wizard(**step2)
     if not form.validate_on_submit():
         flash(INVALID_FORM, "error")
         return _render_wizard(status=Invalid.status, **step2)
-    plan = attempt(form, lambda: plan_series(db.session(), form.to_request()))
+    plan = attempt(form, lambda: plan_series(db.session(), form.to_request(), now=now()))
     if isinstance(plan, Refusal):
         return _render_wizard(status=plan.status, **step2)
     if request.form.get("action") == "confirm":
@@ -181,11 +208,7 @@ def _confirm_series(
         # A fresh preview: the world changed since the last one.
         return _preview(patient, form, protocols, plan, status=series.status)
     sessions = f"{len(proposals)} session{'s' if len(proposals) != 1 else ''}"
-    flash(
-        f"Booked {sessions} for {patient.full_name}. Invitations go out by email"
-        + (" and text." if patient.can_receive_sms else "."),
-        "success",
-    )
+    flash(f"Booked {sessions} for {patient.full_name}. {invitations_text(patient)}", "success")
     return redirect(url_for("series.detail", series_id=series.id))
 
 
