@@ -127,6 +127,29 @@ def dispatch_notifications(app: Flask) -> None:
             db.session.remove()
 
 
+def deliver_webhooks(app: Flask) -> None:
+    """Deliver every due webhook (batch after batch until none is due)."""
+    from .webhooks.delivery import Deliverer, HttpSender, delivery_settings_from_config
+
+    with app.app_context():
+        deliverer = app.extensions.get("clinic.webhooks")
+        if deliverer is None:
+            # Built once per process, so the worker name on its claims stays the same.
+            settings = delivery_settings_from_config(app.config)
+            deliverer = Deliverer(
+                settings=settings,
+                sender=HttpSender(settings=settings),
+                app_secret_key=str(app.config["SECRET_KEY"]),
+            )
+            app.extensions["clinic.webhooks"] = deliverer
+        try:
+            deliverer.run(db.session(), clock=clock.app_clock(app), stop=stopping)
+        except Exception as error:
+            log.error("webhook run failed: %s", type(error).__name__)
+        finally:
+            db.session.remove()
+
+
 def job_specs(app: Flask) -> list[JobSpec]:
     return [
         JobSpec("materialize-shifts", materialize_upcoming_shifts, 6 * 3600),
@@ -135,6 +158,11 @@ def job_specs(app: Flask) -> list[JobSpec]:
             "dispatch-notifications",
             dispatch_notifications,
             int(app.config.get("DISPATCH_INTERVAL_SECONDS", 5)),
+        ),
+        JobSpec(
+            "deliver-webhooks",
+            deliver_webhooks,
+            int(app.config.get("WEBHOOKS_INTERVAL_SECONDS", 5)),
         ),
     ]
 

@@ -30,6 +30,7 @@ from .staff import (
 )
 from .treatment import NO_DRIVING_NOTICE, Protocol, Route, TreatmentType
 from .user import MIN_PASSWORD_LENGTH, ApiToken, LoginAttempt, LoginSession, Role, User
+from .webhook import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "CANCELLABLE_STATUSES",
@@ -51,6 +52,7 @@ __all__ = [
     "ChairBlock",
     "Channel",
     "Closure",
+    "DeliveryStatus",
     "IdempotencyKey",
     "EntryKind",
     "Location",
@@ -76,5 +78,8 @@ __all__ = [
     "TreatmentType",
     "User",
     "UTCDateTime",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "utcnow",
 ]

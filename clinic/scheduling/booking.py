@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from .. import webhooks
 from ..audit import Actor, record_event
 from ..models import (
     CANCELLABLE_STATUSES,
@@ -306,6 +307,7 @@ def _save_series(
     session.add_all(appointments)
     session.flush()
     enqueue_booking(session, appointments, now=now, settings=reminders)
+    webhooks.emit(session, webhooks.EventType.APPOINTMENT_BOOKED, appointments, now=now)
     ids = ",".join(str(appointment.id) for appointment in appointments)
     record_event(
         session,
@@ -410,6 +412,7 @@ def book_session(
         session.add(appointment)
         session.flush()
         enqueue_booking(session, [appointment], now=now, settings=reminders or ReminderSettings())
+        webhooks.emit(session, webhooks.EventType.APPOINTMENT_BOOKED, appointment, now=now)
         _audit_booking(session, actor, appointment)
         return appointment
 
@@ -593,7 +596,9 @@ def reschedule(
                 now=now,
                 reminders=reminders or ReminderSettings(),
             )
-        return sorted((member for member, _ in placed), key=lambda a: a.starts_at)
+        moved = sorted((member for member, _ in placed), key=lambda a: a.starts_at)
+        webhooks.emit(session, webhooks.EventType.APPOINTMENT_RESCHEDULED, moved, now=now)
+        return moved
 
     return run_booking_transaction(session, work)
 
@@ -786,6 +791,7 @@ def cancel(
                 summary=f"appointment {member.id}: series {member.series_id}; scope {scope}; "
                 f"sequence {member.calendar_sequence}",
             )
+        webhooks.emit(session, webhooks.EventType.APPOINTMENT_CANCELLED, members, now=now)
         if target.series_id is not None:
             _settle_series(session, target.series_id, actor)
         return members

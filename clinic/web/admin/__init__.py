@@ -1,7 +1,7 @@
 """Admin pages, one blueprint (``admin``) in small modules: ``locations`` (overview, hours,
 closures), ``chairs`` (chairs, out-of-service blocks), ``staff`` (certifications, weekly
-shifts, time off), ``treatments`` (treatment types, protocols), ``users``; ``forms`` holds
-their forms and ``buttons`` the remove buttons they share."""
+shifts, time off), ``treatments`` (treatment types, protocols), ``users``, ``webhooks``;
+``forms`` holds their forms and ``buttons`` the remove buttons they share."""
 
 from __future__ import annotations
 
@@ -20,6 +20,6 @@ def _setup(state: object) -> None:
     register_filters(state.app)  # type: ignore[attr-defined]
 
 
-from . import chairs, locations, staff, treatments, users  # noqa: E402  (views register on bp)
+from . import chairs, locations, staff, treatments, users, webhooks  # noqa: E402  (views register on bp)
 
-__all__ = ["bp", "chairs", "locations", "staff", "treatments", "users"]
+__all__ = ["bp", "chairs", "locations", "staff", "treatments", "users", "webhooks"]
