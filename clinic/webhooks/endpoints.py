@@ -269,7 +269,7 @@ def list_endpoints(session: Session) -> list[EndpointSummary]:
         sa.select(WebhookDelivery.endpoint_id, WebhookDelivery.status, sa.func.count()).group_by(
             WebhookDelivery.endpoint_id, WebhookDelivery.status
         )
-    ).tuples():
+    ):
         counts.setdefault(endpoint_id, {})[DeliveryStatus(status).value] = count
     return [EndpointSummary(endpoint, counts.get(endpoint.id, {})) for endpoint in endpoints]
 
@@ -288,5 +288,5 @@ def delivery_log(session: Session, *, endpoint_id: int, limit: int = LOG_ROWS) -
         .where(WebhookDelivery.endpoint_id == endpoint_id)
         .order_by(WebhookDelivery.id.desc())
         .limit(limit)
-    ).tuples()
+    )
     return [LogRow(delivery, event) for delivery, event in rows]

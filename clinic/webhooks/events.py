@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from ..models.webhook import new_event_id
 
 
 class ResourceType(enum.StrEnum):
@@ -80,67 +81,80 @@ def emit(
     resources: Identified | Iterable[Identified],
     *,
     now: dt.datetime,
-) -> list[WebhookEvent]:
+) -> list[str]:
     """Record that ``event_type`` happened to each of ``resources`` (one event each) and queue
-    its delivery to every active endpoint that receives that type. The caller commits.
+    its delivery to every active endpoint that receives that type; returns the event ids.
+    The caller commits.
 
-    A constant number of statements whatever the number of resources: the endpoints, the
-    resources' current versions, the events, the deliveries.
+    Four statements whatever the number of resources: the resources' current versions, the
+    events (one multi-row INSERT), the endpoints, the deliveries (one executemany).
 
     Versions: each resource row was written (inserted, or updated and so row-locked on
     PostgreSQL) by the caller before this runs, so two transactions changing the same
     resource queue here and the second reads the first one's version once it committed.
     """
     items = [resources] if not isinstance(resources, Iterable) else list(resources)
-    if not items:
-        return []
     session.flush()  # new rows get their ids; changed rows are written (and locked)
-    resource_type = event_type.resource_type
-    ids = [item.id for item in items]
-    versions: dict[int, int] = dict(
-        session.execute(
+    ids = list(dict.fromkeys(item.id for item in items))
+    if not ids:
+        return []
+    resource_type = event_type.resource_type.value
+    versions: dict[int, int] = {
+        resource_id: version
+        for resource_id, version in session.execute(
             sa.select(WebhookEvent.resource_id, sa.func.max(WebhookEvent.resource_version))
             .where(
-                WebhookEvent.resource_type == resource_type.value,
-                WebhookEvent.resource_id.in_(set(ids)),
+                WebhookEvent.resource_type == resource_type,
+                WebhookEvent.resource_id.in_(ids),
             )
             .group_by(WebhookEvent.resource_id)
-        ).tuples()
-    )
-    events = []
-    for resource_id in ids:
-        versions[resource_id] = versions.get(resource_id, 0) + 1
-        events.append(
-            WebhookEvent(
-                type=event_type.value,
-                resource_type=resource_type.value,
-                resource_id=resource_id,
-                resource_version=versions[resource_id],
-                occurred_at=now,
-            )
         )
-    session.add_all(events)
+    }
+    rows = [
+        {
+            "event_id": new_event_id(),
+            "type": event_type.value,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "resource_version": versions.get(resource_id, 0) + 1,
+            "occurred_at": now,
+        }
+        for resource_id in ids
+    ]
+    # One INSERT with a VALUES row per event; RETURNING pairs each new key with its resource.
+    inserted = {
+        resource_id: key
+        for key, resource_id in session.execute(
+            sa.insert(WebhookEvent)
+            .values(rows)
+            .returning(WebhookEvent.id, WebhookEvent.resource_id)
+        )
+    }
     endpoint_ids = [
         endpoint_id
         for endpoint_id, types in session.execute(
             sa.select(WebhookEndpoint.id, WebhookEndpoint.event_types)
             .where(WebhookEndpoint.active.is_(True))
             .order_by(WebhookEndpoint.id)
-        ).tuples()
+        )
         if event_type.value in (types or [])
     ]
-    session.add_all(
-        WebhookDelivery(
-            endpoint_id=endpoint_id,
-            event=event,
-            resource_type=event.resource_type,
-            resource_id=event.resource_id,
-            status=DeliveryStatus.PENDING,
-            attempts=0,
-            due_at=now,
-            created_at=now,
+    if endpoint_ids:
+        session.execute(
+            sa.insert(WebhookDelivery),
+            [
+                {
+                    "endpoint_id": endpoint_id,
+                    "event_id": inserted[resource_id],
+                    "resource_type": resource_type,
+                    "resource_id": resource_id,
+                    "status": DeliveryStatus.PENDING,
+                    "attempts": 0,
+                    "due_at": now,
+                    "created_at": now,
+                }
+                for resource_id in ids
+                for endpoint_id in endpoint_ids
+            ],
         )
-        for event in events
-        for endpoint_id in endpoint_ids
-    )
-    return events
+    return [row["event_id"] for row in rows]
