@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -110,7 +110,7 @@ def emit(
             .group_by(WebhookEvent.resource_id)
         )
     }
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "event_id": new_event_id(),
             "type": event_type.value,
@@ -157,4 +157,4 @@ def emit(
                 for endpoint_id in endpoint_ids
             ],
         )
-    return [row["event_id"] for row in rows]
+    return [str(row["event_id"]) for row in rows]

@@ -113,9 +113,13 @@ def test_a_series_emits_one_event_per_session_and_a_refused_booking_none(session
 def test_check_in_no_show_and_discharge_emit_their_events(session, app):
     world = build_world(session, today=TODAY)
     register(session, app, "http://127.0.0.1:9/hooks")
-    late = add_session(session, world, patient=world.patients[1], starts_at=NOW - dt.timedelta(hours=1))
+    late = add_session(
+        session, world, patient=world.patients[1], starts_at=NOW - dt.timedelta(hours=1)
+    )
     status.mark_no_show(session, appointment_id=late.id, actor=ACTOR, now=NOW)
-    treated = add_session(session, world, patient=world.patients[0], starts_at=world.at(TODAY, "10:00"))
+    treated = add_session(
+        session, world, patient=world.patients[0], starts_at=world.at(TODAY, "10:00")
+    )
     ready = walk_to_discharge(session, treated.id, ACTOR)
     status.discharge(
         session, appointment_id=treated.id, actor=ACTOR, now=ready, escort_confirmed=True
