@@ -4,9 +4,8 @@ headers and the body's schema, which a real body meets."""
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
-
 import json
+from types import SimpleNamespace
 
 from clinic.webhooks import EventType
 from clinic.webhooks.delivery import event_body
