@@ -28,7 +28,7 @@ SIGNATURE_HEADER = "Clinic-Signature"
 SECRET_PREFIX = "whsec_"
 MIN_SECRET_LENGTH = 24
 MAX_SECRET_LENGTH = 200
-HINT_LENGTH = 10
+HINT_CHARACTERS = 4
 DEFAULT_TOLERANCE_SECONDS = 300
 
 
@@ -41,7 +41,10 @@ def new_secret() -> str:
 
 
 def secret_hint(secret: str) -> str:
-    return secret[:HINT_LENGTH]
+    """Enough to tell two secrets apart (the prefix and four characters), too little to help
+    anyone guess one."""
+    prefix = SECRET_PREFIX if secret.startswith(SECRET_PREFIX) else ""
+    return secret[: len(prefix) + HINT_CHARACTERS]
 
 
 def _fernet(app_secret_key: str) -> Fernet:
