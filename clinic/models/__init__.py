@@ -30,7 +30,13 @@ from .staff import (
 )
 from .treatment import NO_DRIVING_NOTICE, Protocol, Route, TreatmentType
 from .user import MIN_PASSWORD_LENGTH, ApiToken, LoginAttempt, LoginSession, Role, User
-from .webhook import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .webhook import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "CANCELLABLE_STATUSES",
@@ -78,6 +84,7 @@ __all__ = [
     "TreatmentType",
     "User",
     "UTCDateTime",
+    "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",

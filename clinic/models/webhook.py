@@ -99,3 +99,19 @@ class WebhookDelivery(Base):
 
     endpoint: Mapped[WebhookEndpoint] = relationship()
     event: Mapped[WebhookEvent] = relationship()
+
+
+class WebhookAttempt(Base):
+    """One try at a delivery, kept for the delivery log: when, and what the receiver said."""
+
+    __tablename__ = "webhook_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("webhook_delivery.id", ondelete="CASCADE"), index=True
+    )
+    attempt: Mapped[int]
+    at: Mapped[dt.datetime]
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(sa.String(300))
+    duration_ms: Mapped[int]

@@ -11,10 +11,11 @@ One run goes batch after batch until nothing is due (the ``deliver-webhooks`` jo
    (``clinic.webhooks.addresses``), then POST the JSON body with its signature. Any 2xx
    answer is a delivery; anything else (another status, a redirect, a timeout, a refused
    connection) is a failure.
-3. **Record** (one transaction): delivered, or back in the queue after a backoff that doubles
-   with each attempt, or ``failed`` once the attempts are used up. A failed delivery no longer
-   holds back the later ones of its resource (the version tells the receiver what it missed);
-   "send again" on the admin page queues it once more.
+3. **Record** (one transaction): the attempt goes in the log; the delivery is delivered, or
+   back in the queue after a backoff that doubles with each attempt, or ``failed`` once the
+   attempts are used up. A failed delivery no longer holds back the later ones of its
+   resource (the version tells the receiver what it missed); "send again" on the admin page
+   queues it once more.
 
 A worker that dies between 1 and 3 leaves rows ``sending``; once the claim is older than the
 claim timeout they return to the queue. Delivery is therefore at least once, and every
@@ -31,15 +32,22 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from ..models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from ..models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from ..notify.dispatcher import worker_name
 from .addresses import AddressPolicy, AddressRefused, Resolver, Target, resolve
 from .signing import SIGNATURE_HEADER, SecretUnreadable, decrypt_secret, signature_header
@@ -135,6 +143,7 @@ class Outcome:
     status_code: int | None = None
     error: str | None = None
     permanent: bool = False
+    duration_ms: int = 0
 
     @property
     def delivered(self) -> bool:
@@ -357,6 +366,12 @@ class HttpSender:
 def send_one(
     item: Claimed, *, sender: HttpSender, app_secret_key: str, now: dt.datetime
 ) -> Outcome:
+    started = time.monotonic()
+    outcome = _send(item, sender=sender, app_secret_key=app_secret_key, now=now)
+    return replace(outcome, duration_ms=round((time.monotonic() - started) * 1000))
+
+
+def _send(item: Claimed, *, sender: HttpSender, app_secret_key: str, now: dt.datetime) -> Outcome:
     try:
         secret = decrypt_secret(item.secret_encrypted, app_secret_key=app_secret_key)
     except SecretUnreadable:
@@ -401,11 +416,27 @@ def record_outcomes(
     now: dt.datetime,
     worker: str,
     settings: DeliverySettings,
+    attempted_at: dt.datetime | None = None,
 ) -> DeliveryTotals:
-    """Step 3, committed. Only rows this worker still holds are changed (a claim released as
-    stale and taken by another worker meanwhile is theirs now)."""
+    """Step 3, committed: each attempt goes in the log; each delivery this worker still holds
+    is updated (a claim released as stale and taken by another worker meanwhile is theirs)."""
     totals = DeliveryTotals()
     try:
+        if outcomes:
+            session.execute(
+                sa.insert(WebhookAttempt),
+                [
+                    {
+                        "delivery_id": outcome.delivery_id,
+                        "attempt": outcome.attempts,
+                        "at": attempted_at or now,
+                        "status_code": outcome.status_code,
+                        "error": outcome.error,
+                        "duration_ms": outcome.duration_ms,
+                    }
+                    for outcome in outcomes
+                ],
+            )
         for outcome in outcomes:
             values: dict[str, Any] = {
                 "claimed_at": None,
@@ -480,7 +511,12 @@ class Deliverer:
                 totals.batches += 1
                 outcomes = list(pool.map(functools.partial(self._send, now=now), claimed))
                 recorded = record_outcomes(
-                    session, outcomes, now=clock(), worker=self.worker, settings=self.settings
+                    session,
+                    outcomes,
+                    now=clock(),
+                    worker=self.worker,
+                    settings=self.settings,
+                    attempted_at=now,
                 )
                 for name in ("delivered", "retrying", "failed"):
                     setattr(totals, name, getattr(totals, name) + getattr(recorded, name))

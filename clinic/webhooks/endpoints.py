@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 
 from ..audit import Actor, record_event
 from ..errors import Invalid, NotFound
-from ..models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from ..models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from .addresses import AddressPolicy, Resolver, check_registration
 from .events import EventType
 from .signing import (
@@ -220,6 +226,8 @@ def remove_endpoint(session: Session, *, endpoint_id: int, actor: Actor) -> None
         entity_id=endpoint.id,
         summary=f"webhook endpoint {endpoint.id} to host {_host(endpoint.url)} removed",
     )
+    deliveries = sa.select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
+    session.execute(sa.delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
     session.execute(sa.delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
     session.delete(endpoint)
     session.commit()
@@ -278,15 +286,25 @@ def list_endpoints(session: Session) -> list[EndpointSummary]:
 class LogRow:
     delivery: WebhookDelivery
     event: WebhookEvent
+    attempts: list[WebhookAttempt]  # oldest first
 
 
 def delivery_log(session: Session, *, endpoint_id: int, limit: int = LOG_ROWS) -> Sequence[LogRow]:
-    """The endpoint's latest deliveries with their events, newest first (one query)."""
+    """The endpoint's latest deliveries with their events and attempts, newest first (two
+    queries)."""
     rows = session.execute(
         sa.select(WebhookDelivery, WebhookEvent)
         .join(WebhookEvent, WebhookDelivery.event_id == WebhookEvent.id)
         .where(WebhookDelivery.endpoint_id == endpoint_id)
         .order_by(WebhookDelivery.id.desc())
         .limit(limit)
-    )
-    return [LogRow(delivery, event) for delivery, event in rows]
+    ).all()
+    attempts: dict[int, list[WebhookAttempt]] = {}
+    if rows:
+        for attempt in session.scalars(
+            sa.select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_([delivery.id for delivery, _ in rows]))
+            .order_by(WebhookAttempt.id)
+        ):
+            attempts.setdefault(attempt.delivery_id, []).append(attempt)
+    return [LogRow(delivery, event, attempts.get(delivery.id, [])) for delivery, event in rows]

@@ -73,9 +73,27 @@ def upgrade():
         batch_op.create_index('ix_webhook_delivery_resource', ['endpoint_id', 'resource_type', 'resource_id', 'id'], unique=False)
         batch_op.create_index('ix_webhook_delivery_status_due', ['status', 'due_at'], unique=False)
 
+    op.create_table('webhook_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('delivery_id', sa.Integer(), nullable=False),
+    sa.Column('attempt', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('error', sa.String(length=300), nullable=True),
+    sa.Column('duration_ms', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['delivery_id'], ['webhook_delivery.id'], name=op.f('fk_webhook_attempt_delivery_id_webhook_delivery'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_attempt'))
+    )
+    with op.batch_alter_table('webhook_attempt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_attempt_delivery_id'), ['delivery_id'], unique=False)
+
 
 
 def downgrade():
+    with op.batch_alter_table('webhook_attempt', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_attempt_delivery_id'))
+
+    op.drop_table('webhook_attempt')
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.drop_index('ix_webhook_delivery_status_due')
         batch_op.drop_index('ix_webhook_delivery_resource')

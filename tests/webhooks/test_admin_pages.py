@@ -9,6 +9,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from clinic import jobs
 from clinic.extensions import db
 from clinic.models import AuditEvent, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from clinic.webhooks import EventType, emit
@@ -207,6 +208,26 @@ def test_edit_pause_new_secret_and_remove(app, client, login):
 def test_the_admin_nav_links_the_webhooks_page(client, login):
     login("admin")
     assert 'href="/admin/webhooks"' in client.get("/admin/users").get_data(as_text=True)
+
+
+def test_the_log_lists_each_attempt(app, client, login, clock, receiver):
+    with app.app_context():
+        endpoint_id = register(db.session, app, receiver.url)
+        clinic = MinimalClinic(db.session)
+        emit(
+            db.session,
+            EventType.APPOINTMENT_BOOKED,
+            clinic.appointment(clinic.patient(), NOW),
+            now=NOW,
+        )
+        db.session.commit()
+    receiver.answers = [503]
+    jobs.deliver_webhooks(app)
+    clock.advance(dt.timedelta(seconds=30))
+    jobs.deliver_webhooks(app)
+    login("admin")
+    html = client.get(f"/admin/webhooks/{endpoint_id}").get_data(as_text=True)
+    assert "2026-03-02 12:00:00: HTTP 503" in html and "2026-03-02 12:00:30: HTTP 200" in html
 
 
 def test_a_retry_time_shows_in_the_log(app, client, login):

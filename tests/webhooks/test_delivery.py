@@ -75,7 +75,7 @@ def test_a_delivery_is_signed_and_names_the_resource_only(session, app, clock, r
 def test_a_failing_receiver_gets_the_same_event_again_and_later_ones_wait(
     session, app, clock, receiver, world
 ):
-    register(session, app, receiver.url)
+    endpoint_id = register(session, app, receiver.url)
     first = booked_session(session, world, 0)
     other = booked_session(session, world, 1)
     emit(session, EventType.APPOINTMENT_CANCELLED, first, now=NOW)
@@ -109,6 +109,14 @@ def test_a_failing_receiver_gets_the_same_event_again_and_later_ones_wait(
     assert [r.headers["Clinic-Delivery-Attempt"] for r in of_first] == ["1", "2", "1"]
     assert all(r.signed for r in receiver.received)
     assert {row.status for row in delivery_rows(session)} == {DeliveryStatus.DELIVERED}
+    # The log keeps every attempt: when, and what the receiver said.
+    log = endpoints.delivery_log(session, endpoint_id=endpoint_id)
+    booked = next(row for row in log if row.delivery.id == retry.id)
+    assert [(a.attempt, a.at, a.status_code) for a in booked.attempts] == [
+        (1, NOW, 500),
+        (2, NOW + dt.timedelta(seconds=30), 200),
+    ]
+    assert booked.attempts[0].error == "HTTP 500 from the receiver."
 
 
 def test_a_worker_that_died_after_sending_leaves_it_to_be_sent_again(
