@@ -150,6 +150,16 @@ def deliver_webhooks(app: Flask) -> None:
             db.session.remove()
 
 
+def prune_webhook_log(app: Flask) -> None:
+    from .webhooks.delivery import prune_delivered
+
+    with app.app_context():
+        removed = prune_delivered(db.session(), now=clock.now())
+        db.session.commit()
+        if removed:
+            log.info("pruned %d old webhook deliveries", removed)
+
+
 def job_specs(app: Flask) -> list[JobSpec]:
     return [
         JobSpec("materialize-shifts", materialize_upcoming_shifts, 6 * 3600),
@@ -159,6 +169,7 @@ def job_specs(app: Flask) -> list[JobSpec]:
             dispatch_notifications,
             int(app.config.get("DISPATCH_INTERVAL_SECONDS", 5)),
         ),
+        JobSpec("prune-webhook-log", prune_webhook_log, 24 * 3600),
         JobSpec(
             "deliver-webhooks",
             deliver_webhooks,

@@ -471,6 +471,31 @@ def record_outcomes(
     return totals
 
 
+# Delivered deliveries (and their attempts) stay in the log this long; events stay for good
+# (their versions count on).
+DELIVERED_KEPT = dt.timedelta(days=30)
+
+
+def prune_delivered(
+    session: Session, *, now: dt.datetime, keep: dt.timedelta = DELIVERED_KEPT
+) -> int:
+    """Remove deliveries delivered more than ``keep`` ago, with their attempts; the caller
+    commits. Failed ones stay until someone sends them again or removes the endpoint."""
+    old = sa.select(WebhookDelivery.id).where(
+        WebhookDelivery.status == Status.DELIVERED, WebhookDelivery.delivered_at < now - keep
+    )
+    session.execute(sa.delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(old)))
+    result = cast(
+        "sa.CursorResult[Any]",
+        session.execute(
+            sa.delete(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(old))
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    return int(result.rowcount or 0)
+
+
 @dataclass
 class Deliverer:
     """Runs batches until nothing is due, or ``stop`` is set."""

@@ -54,6 +54,7 @@ def test_jobs_have_stable_ids_an_interval_from_config_and_a_memory_store(
         "prune-login-records",
         "dispatch-notifications",
         "deliver-webhooks",
+        "prune-webhook-log",
     }
     assert by_id["dispatch-notifications"].trigger.interval == dt.timedelta(seconds=3)
     # Two instances, of which the second returns at once while the first still runs

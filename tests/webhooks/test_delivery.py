@@ -8,7 +8,14 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from clinic.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from clinic import jobs
+from clinic.models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from clinic.patients.service import create_patient
 from clinic.patients.validation import PatientInput
 from clinic.webhooks import EventType, emit, endpoints
@@ -205,3 +212,19 @@ def test_a_secret_sealed_under_another_secret_key_fails_saying_so(
     [row] = delivery_rows(session)
     assert row.status == DeliveryStatus.FAILED and "SECRET_KEY" in row.last_error
     assert receiver.received == []
+
+
+def test_delivered_deliveries_leave_the_log_after_30_days_failed_ones_stay(
+    app, session, clock, receiver, world
+):
+    register(session, app, receiver.url)
+    booked_session(session, world, 0)
+    booked_session(session, world, 1)
+    receiver.answers = [200, 500]
+    make_deliverer(app, max_attempts=1, connections=1).run(session, clock=clock)
+    clock.advance(dt.timedelta(days=31))
+    jobs.prune_webhook_log(app)
+    [left] = delivery_rows(session)
+    assert left.status == DeliveryStatus.FAILED
+    assert session.scalar(sa.select(sa.func.count()).select_from(WebhookAttempt)) == 1
+    assert session.scalar(sa.select(sa.func.count()).select_from(WebhookEvent)) == 2
