@@ -127,6 +127,39 @@ def dispatch_notifications(app: Flask) -> None:
             db.session.remove()
 
 
+def deliver_webhooks(app: Flask) -> None:
+    """Deliver every due webhook (batch after batch until none is due)."""
+    from .webhooks.delivery import Deliverer, HttpSender, delivery_settings_from_config
+
+    with app.app_context():
+        deliverer = app.extensions.get("clinic.webhooks")
+        if deliverer is None:
+            # Built once per process, so the worker name on its claims stays the same.
+            settings = delivery_settings_from_config(app.config)
+            deliverer = Deliverer(
+                settings=settings,
+                sender=HttpSender(settings=settings),
+                app_secret_key=str(app.config["SECRET_KEY"]),
+            )
+            app.extensions["clinic.webhooks"] = deliverer
+        try:
+            deliverer.run(db.session(), clock=clock.app_clock(app), stop=stopping)
+        except Exception as error:
+            log.error("webhook run failed: %s", type(error).__name__)
+        finally:
+            db.session.remove()
+
+
+def prune_webhook_log(app: Flask) -> None:
+    from .webhooks.delivery import prune_delivered
+
+    with app.app_context():
+        removed = prune_delivered(db.session(), now=clock.now())
+        db.session.commit()
+        if removed:
+            log.info("pruned %d old webhook deliveries", removed)
+
+
 def job_specs(app: Flask) -> list[JobSpec]:
     return [
         JobSpec("materialize-shifts", materialize_upcoming_shifts, 6 * 3600),
@@ -135,6 +168,12 @@ def job_specs(app: Flask) -> list[JobSpec]:
             "dispatch-notifications",
             dispatch_notifications,
             int(app.config.get("DISPATCH_INTERVAL_SECONDS", 5)),
+        ),
+        JobSpec("prune-webhook-log", prune_webhook_log, 24 * 3600),
+        JobSpec(
+            "deliver-webhooks",
+            deliver_webhooks,
+            int(app.config.get("WEBHOOKS_INTERVAL_SECONDS", 5)),
         ),
     ]
 

@@ -17,6 +17,7 @@ class Permission(enum.StrEnum):
     MANAGE_NOTIFICATIONS = "manage_notifications"  # see the outbox, retry failed messages
     CONFIGURE = "configure"  # chairs, staff, shifts, treatment types, protocols, locations
     MANAGE_USERS = "manage_users"  # users, roles, API tokens
+    MANAGE_INTEGRATIONS = "manage_integrations"  # webhook endpoints and their deliveries
     VIEW_AUDIT = "view_audit"
 
 

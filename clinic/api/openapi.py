@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
 
 from ..permissions import ROLE_PERMISSIONS, Permission
+from ..webhooks.payload import WebhookPayload, webhooks_section
 from . import idempotency
 from .operations import MAX_ID, Operation
 from .problems import PROBLEM_MEDIA_TYPE, TITLES
@@ -102,7 +103,8 @@ def build_document(app: Flask, *, blueprint_name: str, title: str, version: str)
 
     # One pass through pydantic for every model, so shared models become shared components.
     inputs: list[tuple[Any, JsonSchemaMode, TypeAdapter[Any]]] = [
-        ("problem", "serialization", TypeAdapter(Problem))
+        ("problem", "serialization", TypeAdapter(Problem)),
+        ("webhook", "serialization", TypeAdapter(WebhookPayload)),
     ]
     for index, (_, _, operation) in enumerate(operations):
         if operation.query is not None:
@@ -187,9 +189,11 @@ def build_document(app: Flask, *, blueprint_name: str, title: str, version: str)
         "openapi": "3.1.0",
         "info": {"title": title, "version": version, "description": DESCRIPTION},
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
-        "tags": [{"name": tag} for tag in tags],
+        "tags": [{"name": tag} for tag in tags] + [{"name": "Webhooks"}],
         "security": [{"bearerAuth": []}],
         "paths": paths,
+        # What the clinic sends to the endpoints an admin registered (clinic.webhooks).
+        "webhooks": webhooks_section(top_level[("webhook", "serialization")]),
         "components": {
             "schemas": dict(sorted(components.items())),
             "securitySchemes": {

@@ -32,6 +32,13 @@ from .staff import (
 from .treatment import NO_DRIVING_NOTICE, Protocol, Route, TreatmentType
 from .two_factor import RecoveryCode, TwoFactor
 from .user import MIN_PASSWORD_LENGTH, ApiToken, LoginAttempt, LoginSession, Role, User
+from .webhook import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "CANCELLABLE_STATUSES",
@@ -53,6 +60,7 @@ __all__ = [
     "ChairBlock",
     "Channel",
     "Closure",
+    "DeliveryStatus",
     "IdempotencyKey",
     "EntryKind",
     "Location",
@@ -81,5 +89,9 @@ __all__ = [
     "TwoFactor",
     "User",
     "UTCDateTime",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "utcnow",
 ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from .. import webhooks
 from ..audit import Actor, record_event
 from ..models import (
     FINISHED_STATUSES,
@@ -97,6 +98,7 @@ def create_patient(
         patient_id=patient.id,
         summary=f"patient {patient.id} created",
     )
+    webhooks.emit(session, webhooks.EventType.PATIENT_CREATED, patient, now=now)
     _commit_or_mrn_error(session)
     return patient
 
@@ -136,6 +138,7 @@ def update_patient(
         patient_id=patient.id,
         summary="changed: " + ", ".join(changed),
     )
+    webhooks.emit(session, webhooks.EventType.PATIENT_UPDATED, patient, now=now)
     _commit_or_mrn_error(session)
     return patient
 

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from .. import webhooks
 from ..audit import Actor, record_event
 from ..models import (
     CANCELLABLE_STATUSES,
@@ -307,6 +308,7 @@ def _save_series(
     session.add_all(appointments)
     session.flush()
     enqueue_booking(session, appointments, now=now, settings=reminders)
+    webhooks.emit(session, webhooks.EventType.APPOINTMENT_BOOKED, appointments, now=now)
     ids = ",".join(str(appointment.id) for appointment in appointments)
     record_event(
         session,
@@ -427,6 +429,7 @@ def book_session(
         session.add(appointment)
         session.flush()
         enqueue_booking(session, [appointment], now=now, settings=reminders or ReminderSettings())
+        webhooks.emit(session, webhooks.EventType.APPOINTMENT_BOOKED, appointment, now=now)
         _audit_booking(session, actor, appointment)
         return appointment
 
@@ -625,9 +628,11 @@ def reschedule(
                 now=now,
                 reminders=reminders or ReminderSettings(),
             )
+        moved = sorted((member for member, _ in placed), key=lambda a: a.starts_at)
         # A moved session judged sound again comes off the Needs rebooking list.
-        rebooking.refresh(session, now=now, appointment_ids=[member.id for member, _ in placed])
-        return sorted((member for member, _ in placed), key=lambda a: a.starts_at)
+        rebooking.refresh(session, now=now, appointment_ids=[member.id for member in moved])
+        webhooks.emit(session, webhooks.EventType.APPOINTMENT_RESCHEDULED, moved, now=now)
+        return moved
 
     return run_booking_transaction(session, work)
 
@@ -694,6 +699,8 @@ def reassign(
             reminders=reminders or ReminderSettings(),
         )
         rebooking.refresh(session, now=now, appointment_ids=[member.id])
+        # Same time, another chair, monitor or prescriber: integrations see a reschedule.
+        webhooks.emit(session, webhooks.EventType.APPOINTMENT_RESCHEDULED, [member], now=now)
         return member
 
     return run_booking_transaction(session, work)
@@ -887,6 +894,7 @@ def cancel(
                 summary=f"appointment {member.id}: series {member.series_id}; scope {scope}; "
                 f"sequence {member.calendar_sequence}",
             )
+        webhooks.emit(session, webhooks.EventType.APPOINTMENT_CANCELLED, members, now=now)
         if target.series_id is not None:
             _settle_series(session, target.series_id, actor)
         # Their Needs rebooking entries, if any, resolve as cancelled.

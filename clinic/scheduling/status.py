@@ -12,6 +12,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from .. import webhooks
 from ..audit import Actor, record_event
 from ..models import Appointment, AppointmentStatus
 from ..monitoring import gates
@@ -111,6 +112,7 @@ def check_in(
         f"appointment {appointment.id} checked in"
         + ("; escort confirmed" if appointment.escort_confirmed_at else ""),
     )
+    webhooks.emit(session, webhooks.EventType.APPOINTMENT_CHECKED_IN, appointment, now=now)
     session.commit()
     return appointment
 
@@ -229,6 +231,7 @@ def discharge(
     appointment.discharged_at = now
     appointment.updated_at = now
     _audit(session, actor, appointment, "discharge")
+    webhooks.emit(session, webhooks.EventType.APPOINTMENT_DISCHARGED, appointment, now=now)
     session.commit()
     return appointment
 
@@ -272,5 +275,6 @@ def mark_no_show(
     appointment.status = AppointmentStatus.NO_SHOW
     appointment.updated_at = now
     _audit(session, actor, appointment, "no_show")
+    webhooks.emit(session, webhooks.EventType.APPOINTMENT_NO_SHOW, appointment, now=now)
     session.commit()
     return appointment

@@ -49,7 +49,13 @@ def test_jobs_have_stable_ids_an_interval_from_config_and_a_memory_store(
     jobs.start(app)
     jobs.start(app)  # a second call replaces, never duplicates
     by_id = {job.id: job for job in fresh_scheduler.get_jobs()}
-    assert set(by_id) == {"materialize-shifts", "prune-login-records", "dispatch-notifications"}
+    assert set(by_id) == {
+        "materialize-shifts",
+        "prune-login-records",
+        "dispatch-notifications",
+        "deliver-webhooks",
+        "prune-webhook-log",
+    }
     assert by_id["dispatch-notifications"].trigger.interval == dt.timedelta(seconds=3)
     # Two instances, of which the second returns at once while the first still runs
     # (jobs.guarded): no "maximum number of running instances" warning during a long drain.

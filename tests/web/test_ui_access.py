@@ -11,6 +11,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from clinic import webhooks
 from clinic.extensions import db
 from clinic.models import (
     Certification,
@@ -20,8 +21,10 @@ from clinic.models import (
     ShiftTemplate,
     TimeOff,
     User,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
-from tests.builders import TODAY, add_session, build_world, make_user
+from tests.builders import NOW, TODAY, add_session, build_world, make_user
 
 ALL = {"admin", "receptionist", "nurse"}
 DESK = {"admin", "receptionist"}
@@ -82,6 +85,12 @@ EXPECTED: dict[str, set[str]] = {
             "admin.user",
             "admin.user_password",
             "admin.user_two_factor_reset",
+            "admin.webhooks",
+            "admin.create_webhook",
+            "admin.webhook",
+            "admin.webhook_secret",
+            "admin.delete_webhook",
+            "admin.resend_webhook",
         )
     },
 }
@@ -113,9 +122,20 @@ def ids(app):
             starts_at=world.at(TODAY + dt.timedelta(days=32), "08:00"),
             ends_at=world.at(TODAY + dt.timedelta(days=32), "09:00"),
         )
-        db.session.add_all([closure, block, time_off])
+        endpoint = WebhookEndpoint(
+            name="EHR",
+            url="https://ehr.example.org/hooks",
+            secret_encrypted="-",
+            secret_hint="-",
+            event_types=["appointment.booked"],
+        )
+        db.session.add_all([closure, block, time_off, endpoint])
+        db.session.flush()
+        webhooks.emit(db.session, webhooks.EventType.APPOINTMENT_BOOKED, appointment, now=NOW)
         db.session.commit()
         return {
+            "endpoint_id": endpoint.id,
+            "delivery_id": db.session.scalar(sa.select(WebhookDelivery.id)),
             "location_id": world.location.id,
             "patient_id": world.patients[0].id,
             "appointment_id": appointment.id,

@@ -1,8 +1,8 @@
 """Admin pages, one blueprint (``admin``) in small modules: ``locations`` (overview, hours,
 closures), ``holidays`` (public holidays loaded as closures), ``chairs`` (chairs,
 out-of-service blocks), ``staff`` (certifications, weekly shifts, time off), ``treatments``
-(treatment types, protocols), ``users``; ``forms`` holds their forms and ``buttons`` the
-remove buttons they share."""
+(treatment types, protocols), ``users``, ``webhooks``; ``forms`` holds their forms and
+``buttons`` the remove buttons they share."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from . import (  # noqa: E402  (views register on bp)
     staff,
     treatments,
     users,
+    webhooks,
 )
 
-__all__ = ["bp", "chairs", "holidays", "locations", "staff", "treatments", "users"]
+__all__ = ["bp", "chairs", "holidays", "locations", "staff", "treatments", "users", "webhooks"]
