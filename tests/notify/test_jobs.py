@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
+from werkzeug.serving import BaseWSGIServer
 
 from clinic import create_app, jobs
 from clinic.extensions import db, scheduler
@@ -85,20 +86,20 @@ def test_serve_starts_the_dispatcher_once_without_a_reloader(
 ):
     calls = []
 
-    def fake_server(*args: object, **options: object) -> None:
-        calls.append(options)
+    def fake_serve_forever(server: BaseWSGIServer, *args: object, **options: object) -> None:
+        calls.append(server)
         # While the server would be running: the dispatcher job is scheduled, once.
         ids = [job.id for job in fresh_scheduler.get_jobs()]
         assert ids.count("dispatch-notifications") == 1
         assert fresh_scheduler.running
 
-    # Stand-ins for the HTTP server only (werkzeug's, however serve reaches it).
-    monkeypatch.setattr(Flask, "run", fake_server)
-    monkeypatch.setattr("clinic.cli.run_simple", fake_server, raising=False)
-    result = runner.invoke(args=["serve", "--port", "5999"])
+    # A stand-in for the HTTP server's loop only: serve binds a real socket (port 0: any
+    # free one) and never forks a reloader, which would run the dispatcher twice.
+    monkeypatch.setattr(BaseWSGIServer, "serve_forever", fake_serve_forever)
+    result = runner.invoke(args=["serve", "--port", "0"])
     assert result.exit_code == 0, result.output
     assert len(calls) == 1
-    assert calls[0]["use_reloader"] is False
+    calls[0].server_close()
 
 
 def worker_env(app: Flask, tmp_path: Path) -> dict[str, str]:
