@@ -246,8 +246,17 @@ class Snapshot:
         self._longest = 0
         # The patient's own live sessions, at every location (dose spacing reads them all).
         self._own: list[Booked] = []
+        # ``_index`` for each, inlined: a snapshot indexes a thousand or more bookings.
+        buckets, own, patient_id = self._buckets, self._own, patient.id if patient else None
+        longest = 0
         for appointment in booked:
-            self._index(appointment)
+            starts = appointment.starts
+            buckets[starts // DAY].append(appointment)
+            if appointment.patient_id == patient_id:
+                own.append(appointment)
+            if appointment.busy_until - starts > longest:
+                longest = appointment.busy_until - starts
+        self._longest = longest
 
     @property
     def tz(self) -> ZoneInfo:
