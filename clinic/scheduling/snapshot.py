@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Bundle, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -434,6 +434,30 @@ class _Window:
         return self.start_at - self.pad - dt.timedelta(days=1)
 
 
+# The columns the rules read, as bundles (rows with named fields), not whole entities: a
+# treatment type also carries JSON documents (session checkpoints, discharge limits) that the
+# scheduler never reads and that every row of query 1 would otherwise decode.
+_LOCATION_FACTS: Bundle[Any] = Bundle(
+    "location", Location.id, Location.name, Location.timezone, Location.active
+)
+_TREATMENT_FACTS: Bundle[Any] = Bundle(
+    "treatment",
+    TreatmentType.id,
+    TreatmentType.name,
+    TreatmentType.active,
+    TreatmentType.chair_capability,
+    TreatmentType.required_certifications,
+    TreatmentType.max_patients_per_monitor,
+    TreatmentType.needs_prescriber_on_site,
+    TreatmentType.needs_rems_enrollment,
+    TreatmentType.prep_minutes,
+    TreatmentType.treatment_minutes,
+    TreatmentType.monitoring_minutes,
+    TreatmentType.turnover_minutes,
+    TreatmentType.min_hours_between_doses,
+)
+
+
 def _load_location_treatment_patient(
     session: Session, location_id: int, treatment_type_id: int, patient_id: int | None
 ) -> tuple[LocationInfo, TreatmentInfo, PatientInfo | None, int]:
@@ -446,8 +470,8 @@ def _load_location_treatment_patient(
     )
     query = (
         sa.select(
-            Location,
-            TreatmentType,
+            _LOCATION_FACTS,
+            _TREATMENT_FACTS,
             OpeningHours.weekday,
             OpeningHours.opens,
             OpeningHours.closes,
@@ -465,7 +489,7 @@ def _load_location_treatment_patient(
     rows: list[Any] = list(session.execute(query).all())
     if not rows:
         _raise_missing(session, location_id, treatment_type_id, patient_id)
-    location_row: Location = rows[0][0]
+    location_row = rows[0][0]
     opening: dict[int, list[tuple[dt.time, dt.time]]] = defaultdict(list)
     for row in rows:
         if row[2] is not None:
@@ -656,7 +680,8 @@ def _load_booked(
     return [Booked(*row) for row in rows]
 
 
-def treatment_info(treatment: TreatmentType) -> TreatmentInfo:
+def treatment_info(treatment: sa.Row[Any]) -> TreatmentInfo:
+    """The rules' view of a treatment type, from a row of ``_TREATMENT_FACTS``."""
     to_treatment_end = (treatment.prep_minutes + treatment.treatment_minutes) * 60
     patient_seconds = to_treatment_end + treatment.monitoring_minutes * 60
     return TreatmentInfo(
