@@ -148,9 +148,10 @@ class DayResult:
     ranking: Ranking | None = None
     reason: str | None = None
 
-    def ranked(self) -> Iterator[Option]:
-        """Feasible options, best first (lazily: take only what you need)."""
-        return iter(self.ranking) if self.ranking is not None else iter(())
+    def ranked(self, skip: Callable[[int], bool] | None = None) -> Iterator[Option]:
+        """Feasible options, best first (lazily: take only what you need); starts for which
+        ``skip`` says yes when they come up are passed over without choosing resources."""
+        return self.ranking.options(skip) if self.ranking is not None else iter(())
 
     @property
     def options(self) -> list[Option]:
@@ -295,11 +296,18 @@ class Ranking:
         return len(self.base)
 
     def __iter__(self) -> Iterator[Option]:
+        return self.options()
+
+    def options(self, skip: Callable[[int], bool] | None = None) -> Iterator[Option]:
         heap = list(self.base)
         heapq.heapify(heap)
         complete: dict[int, Option] = {}
         while heap:
             cost, index = heapq.heappop(heap)
+            # Asked each time a start comes up, so the caller's answer may change as it goes
+            # (a preview skips starts too close to the ones it has already taken).
+            if skip is not None and skip(self.grid.time(index)):
+                continue
             option = complete.get(index)
             if option is not None:
                 yield option
@@ -425,9 +433,12 @@ def best_options(
 ) -> list[Option]:
     """Up to ``count`` confirmed options, best first, starts at least ``apart`` seconds apart."""
     chosen: list[Option] = []
-    for option in result.ranked():
-        if any(abs(option.starts - other.starts) < apart for other in chosen):
-            continue
+
+    def too_close(starts: int) -> bool:
+        # Checked before the ranking chooses resources for a start, which is most of its cost.
+        return any(abs(starts - other.starts) < apart for other in chosen)
+
+    for option in result.ranked(too_close if apart else None):
         if confirm(snapshot, option, context):
             chosen.append(option)
             if len(chosen) == count:
