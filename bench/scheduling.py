@@ -7,8 +7,9 @@ default; with ``--db postgresql://...`` a scratch PostgreSQL database, created i
 rebuilt with ``--fresh``), then times series previews (IV induction: 6 sessions over about
 three weeks), loads of the day board and the week board, and bookings of previewed series,
 counting the SQL statements each one issues. Prints a table, or with ``--json`` one JSON
-line. ``--profile N`` profiles the previews with cProfile and prints the N costliest
-functions (by own time) to stderr; the profiled run's timings are not comparable.
+line. ``--profile N`` profiles the previews (``--profile-phase book``: the bookings) with
+cProfile and prints the N costliest functions to stderr (``--profile-sort``, own time by
+default); the profiled phase's timings are then not comparable.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         preview_cpu_ms: list[float] = []
         preview_queries: list[int] = []
         incomplete = 0
-        profiler = cProfile.Profile() if args.profile else None
+        profiler = cProfile.Profile() if args.profile and args.profile_phase == "preview" else None
         for i in range(args.previews):
             plan = plan_for(i)
             with counter.counting():
@@ -166,8 +167,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             incomplete += not preview.complete
             db.session.remove()
         if profiler:
-            stats = pstats.Stats(profiler, stream=sys.stderr)
-            stats.sort_stats(args.profile_sort).print_stats(args.profile)
+            print_profile(profiler, args)
 
         board = time_boards(counter, clinic.location_id, today, args.boards)
 
@@ -175,12 +175,15 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         book_cpu_ms: list[float] = []
         book_queries: list[int] = []
         booked_sessions = 0
+        profiler = cProfile.Profile() if args.profile and args.profile_phase == "book" else None
         for i in range(args.bookings):
             patient_id = next(patients)
             plan = plan_for(i)
             preview = preview_series(db.session, patient_id=patient_id, plan=plan, now=NOW)
             db.session.rollback()
             with counter.counting():
+                if profiler:
+                    profiler.enable()
                 started, cpu_started = time.perf_counter(), time.process_time()
                 series = book_series(
                     db.session,
@@ -192,9 +195,13 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 )
                 book_ms.append((time.perf_counter() - started) * 1000)
                 book_cpu_ms.append((time.process_time() - cpu_started) * 1000)
+                if profiler:
+                    profiler.disable()
             book_queries.append(counter.count)
             booked_sessions += len(series.appointments)
             db.session.remove()
+        if profiler:
+            print_profile(profiler, args)
         backend = db.engine.dialect.name
         db.engine.dispose()
     return {
@@ -220,6 +227,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "book_cpu_p50_ms": round(statistics.median(book_cpu_ms), 2) if book_ms else 0.0,
         "book_queries": max(book_queries) if book_queries else 0,
     }
+
+
+def print_profile(profiler: cProfile.Profile, args: argparse.Namespace) -> None:
+    stats = pstats.Stats(profiler, stream=sys.stderr)
+    stats.sort_stats(args.profile_sort).print_stats(args.profile)
 
 
 def time_boards(
@@ -267,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
         "--profile", type=int, default=0, metavar="N", help="profile the previews: top N"
     )
     parser.add_argument("--profile-sort", default="tottime", help="pstats sort key")
+    parser.add_argument("--profile-phase", choices=("preview", "book"), default="preview")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="clinic-bench-") as workdir:
         result = run(args, Path(workdir))
