@@ -18,6 +18,7 @@ class Permission(enum.StrEnum):
     CONFIGURE = "configure"  # chairs, staff, shifts, treatment types, protocols, locations
     MANAGE_USERS = "manage_users"  # users, roles, API tokens
     VIEW_AUDIT = "view_audit"
+    VIEW_REPORTS = "view_reports"  # utilisation, attendance, series, monitor load, messages
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -40,6 +41,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CLINICAL_STATUS,
         }
     ),
+    # A clinic manager reads the reports and the schedule; the board offers no action
+    # without its own permission, so the schedule is read-only for them.
+    Role.MANAGER: frozenset({Permission.VIEW_REPORTS, Permission.VIEW_SCHEDULE}),
 }
 
 
