@@ -1,0 +1,288 @@
+"""Chair utilisation: booked and used chair time over open chair time, per day and as a
+weekday × hour heat map. Six queries whatever the range: two aggregates over sessions and
+four small reads (locations with their hours, active chairs, closures, chair blocks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import (
+    Appointment,
+    AppointmentStatus,
+    Chair,
+    ChairBlock,
+    Closure,
+    Location,
+)
+from . import buckets
+from . import figures as f
+from .scope import ReportScope
+from .table import Chart, Column, Report, Table, percent
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+HOURS = tuple(range(24))
+# Minutes of the day: [start, end).
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    id: int
+    tz: ZoneInfo
+    chairs: int
+    hours: dict[int, list[Span]]  # weekday -> opening spans
+
+
+def _minutes(time: dt.time) -> int:
+    return time.hour * 60 + time.minute
+
+
+def _overlap(a: Span, b: Span) -> int:
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def _hour_minutes(spans: list[Span]) -> list[int]:
+    return [sum(_overlap(span, (h * 60, h * 60 + 60)) for span in spans) for h in HOURS]
+
+
+def _sites(session: Session, scope: ReportScope) -> list[_Site]:
+    query = sa.select(Location).options(selectinload(Location.opening_hours))
+    if scope.location_id is None:
+        query = query.where(Location.active)
+    else:
+        query = query.where(Location.id == scope.location_id)
+    locations = session.scalars(query).all()
+    chair_counts = dict(
+        session.execute(
+            sa.select(Chair.location_id, sa.func.count())
+            .where(Chair.active, Chair.location_id.in_([loc.id for loc in locations]))
+            .group_by(Chair.location_id)
+        ).all()
+    )
+    sites = []
+    for location in locations:
+        hours: dict[int, list[Span]] = defaultdict(list)
+        for opening in location.opening_hours:
+            hours[opening.weekday].append((_minutes(opening.opens), _minutes(opening.closes)))
+        sites.append(
+            _Site(location.id, location.tz, int(chair_counts.get(location.id, 0)), dict(hours))
+        )
+    return sites
+
+
+def _closed_days(
+    session: Session, scope: ReportScope, site_ids: list[int]
+) -> set[tuple[int, dt.date]]:
+    rows = session.execute(
+        sa.select(Closure.location_id, Closure.date).where(
+            Closure.location_id.in_(site_ids),
+            Closure.date >= scope.first_day,
+            Closure.date <= scope.last_day,
+        )
+    )
+    return {(location_id, day) for location_id, day in rows}
+
+
+def _blocked_minutes(
+    session: Session, scope: ReportScope, sites: list[_Site], closed: set[tuple[int, dt.date]]
+) -> tuple[dict[dt.date, int], dict[tuple[int, int], int]]:
+    """Chair-block minutes inside opening hours: per local day, and per (weekday, hour)."""
+    start, end = scope.utc_bounds()
+    by_id = {site.id: site for site in sites}
+    rows = session.execute(
+        sa.select(Chair.location_id, ChairBlock.starts_at, ChairBlock.ends_at)
+        .join(Chair, Chair.id == ChairBlock.chair_id)
+        .where(
+            Chair.active,
+            Chair.location_id.in_(list(by_id)),
+            ChairBlock.starts_at < end,
+            ChairBlock.ends_at > start,
+        )
+    )
+    per_day: dict[dt.date, int] = defaultdict(int)
+    per_hour: dict[tuple[int, int], int] = defaultdict(int)
+    for location_id, starts_at, ends_at in rows:
+        site = by_id[location_id]
+        local_start, local_end = starts_at.astimezone(site.tz), ends_at.astimezone(site.tz)
+        day = max(local_start.date(), scope.first_day)
+        while day <= min(local_end.date(), scope.last_day):
+            if (site.id, day) not in closed:
+                day_start = dt.datetime.combine(day, dt.time(), tzinfo=site.tz)
+                block: Span = (
+                    max(0, int((local_start - day_start).total_seconds() // 60)),
+                    min(1440, int((local_end - day_start).total_seconds() // 60)),
+                )
+                spans = site.hours.get(day.weekday(), [])
+                per_day[day] += sum(_overlap(block, span) for span in spans)
+                for hour, minutes in enumerate(
+                    _hour_minutes([(max(s[0], block[0]), min(s[1], block[1])) for s in spans])
+                ):
+                    per_hour[(day.weekday(), hour)] += minutes
+            day += dt.timedelta(days=1)
+    return per_day, per_hour
+
+
+def _session_minutes(session: Session, scope: ReportScope) -> dict[str, tuple[float, float]]:
+    """Local day -> (booked chair minutes, used chair minutes)."""
+    minutes = buckets.minutes_between(Appointment.starts_at, Appointment.busy_until)
+    used = sa.and_(
+        Appointment.checked_in_at.is_not(None),
+        Appointment.status.not_in([AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW]),
+    )
+    day = buckets.local_day(Appointment.starts_at, Location.timezone)
+    rows = session.execute(
+        sa.select(
+            day,
+            sa.func.sum(minutes),
+            sa.func.sum(sa.case((used, minutes), else_=0)),
+        )
+        .join(Location, Location.id == Appointment.location_id)
+        .where(
+            Appointment.status != AppointmentStatus.CANCELLED,
+            *scope.instant_conditions(Appointment.starts_at, Appointment.location_id),
+        )
+        .group_by(day)
+    )
+    return {str(d): (float(b or 0), float(u or 0)) for d, b, u in rows}
+
+
+def _hour_booked(session: Session, scope: ReportScope) -> dict[tuple[int, int], float]:
+    """(weekday, hour) -> booked chair minutes inside that clock hour."""
+    hours = sa.union_all(
+        *[sa.select(sa.literal_column(str(hour)).label("hour")) for hour in HOURS]
+    ).subquery("hours")
+    start = buckets.local_minute_of_day(Appointment.starts_at, Location.timezone)
+    end = start + buckets.minutes_between(Appointment.starts_at, Appointment.busy_until)
+    overlap = buckets.greater(
+        0, buckets.lesser(end, (hours.c.hour + 1) * 60) - buckets.greater(start, hours.c.hour * 60)
+    )
+    weekday = buckets.local_weekday(Appointment.starts_at, Location.timezone)
+    rows = session.execute(
+        sa.select(weekday, hours.c.hour, sa.func.sum(overlap))
+        .select_from(Appointment)
+        .join(Location, Location.id == Appointment.location_id)
+        .join(hours, sa.and_(hours.c.hour * 60 < end, (hours.c.hour + 1) * 60 > start))
+        .where(
+            Appointment.status != AppointmentStatus.CANCELLED,
+            *scope.instant_conditions(Appointment.starts_at, Appointment.location_id),
+        )
+        .group_by(weekday, hours.c.hour)
+    )
+    return {(int(w), int(h)): float(m or 0) for w, h, m in rows}
+
+
+def chair_utilisation(session: Session, *, scope: ReportScope) -> Report:
+    buckets.prepare(session)
+    sites = _sites(session, scope)
+    closed = _closed_days(session, scope, [site.id for site in sites])
+    blocked_day, blocked_hour = _blocked_minutes(session, scope, sites, closed)
+    booked = _session_minutes(session, scope)
+    hour_booked = _hour_booked(session, scope)
+
+    open_day: dict[dt.date, int] = defaultdict(int)
+    open_hour: dict[tuple[int, int], int] = defaultdict(int)
+    per_weekday = {
+        site.id: {w: (spans, _hour_minutes(spans)) for w, spans in site.hours.items()}
+        for site in sites
+    }
+    for day in scope.days:
+        weekday = day.weekday()
+        for site in sites:
+            if (site.id, day) in closed or weekday not in per_weekday[site.id]:
+                continue
+            spans, by_hour = per_weekday[site.id][weekday]
+            open_day[day] += site.chairs * sum(end - start for start, end in spans)
+            for hour, minutes in enumerate(by_hour):
+                open_hour[(weekday, hour)] += site.chairs * minutes
+
+    day_rows = []
+    for day in scope.days:
+        open_minutes = max(0, open_day[day] - blocked_day.get(day, 0))
+        booked_minutes, used_minutes = booked.get(day.isoformat(), (0.0, 0.0))
+        day_rows.append(
+            (
+                day.isoformat(),
+                WEEKDAYS[day.weekday()],
+                open_minutes / 60,
+                booked_minutes / 60,
+                used_minutes / 60,
+                percent(booked_minutes, open_minutes),
+                percent(used_minutes, open_minutes),
+            )
+        )
+    total_open = sum(row[2] for row in day_rows)
+    total_booked = sum(row[3] for row in day_rows)
+    total_used = sum(row[4] for row in day_rows)
+    totals = (
+        "All days",
+        "",
+        total_open,
+        total_booked,
+        total_used,
+        percent(total_booked, total_open),
+        percent(total_used, total_open),
+    )
+    figure_columns = (
+        Column.of(f.OPEN_CHAIR_HOURS),
+        Column.of(f.BOOKED_CHAIR_HOURS),
+        Column.of(f.USED_CHAIR_HOURS),
+        Column.of(f.BOOKED_UTILISATION),
+        Column.of(f.USED_UTILISATION),
+    )
+    per_day = Table(
+        "per_day",
+        "Chair utilisation per day",
+        (Column("Day"), Column("Weekday"), *figure_columns),
+        [*day_rows, totals],
+        total_rows=1,
+    )
+    open_hours = sorted(
+        {hour for (_, hour), minutes in open_hour.items() if minutes > 0} or set(range(8, 18))
+    )
+    heat_rows = []
+    for weekday, name in enumerate(WEEKDAYS):
+        cells: list[float | None] = []
+        for hour in open_hours:
+            capacity = open_hour.get((weekday, hour), 0) - blocked_hour.get((weekday, hour), 0)
+            cells.append(percent(hour_booked.get((weekday, hour), 0.0), max(0, capacity)))
+        heat_rows.append((name, *cells))
+    heat = Table(
+        "heat_map",
+        "Booked share of each hour, by weekday",
+        (
+            Column("Weekday"),
+            *(Column(f"{hour:02d}:00", "percent", f.HOURLY_UTILISATION) for hour in open_hours),
+        ),
+        heat_rows,
+    )
+    return Report(
+        key="utilisation",
+        title="Chair utilisation",
+        tables=[per_day, heat],
+        charts=[
+            Chart(
+                "per_day",
+                "Booked and used share of open chair time, per day",
+                "line",
+                "per_day",
+                "Day",
+                (f.BOOKED_UTILISATION.label, f.USED_UTILISATION.label),
+                "percent",
+            ),
+            Chart(
+                "heat_map",
+                "Booked share of each hour, by weekday (larger dot: busier)",
+                "dot",
+                "heat_map",
+                "Weekday",
+                tuple(f"{hour:02d}:00" for hour in open_hours),
+                "percent",
+            ),
+        ],
+    )
