@@ -193,7 +193,11 @@ def _sqlite_local_minute(element: local_minute_of_day, compiler: SQLCompiler, **
 @compiles(minutes_between, "sqlite")
 def _sqlite_minutes_between(element: minutes_between, compiler: SQLCompiler, **kw: Any) -> str:
     start, end = _args(element, compiler, **kw)
-    return f"((julianday({end}) - julianday({start})) * 1440.0)"
+    # Whole seconds since the epoch: exact, where julianday's float drifts in the 8th digit.
+    return (
+        f"((CAST(strftime('%s', {end}) AS INTEGER)"
+        f" - CAST(strftime('%s', {start}) AS INTEGER)) / 60.0)"
+    )
 
 
 @compiles(greater, "sqlite")

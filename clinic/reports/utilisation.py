@@ -1,6 +1,7 @@
 """Chair utilisation: booked and used chair time over open chair time, per day and as a
-weekday × hour heat map. Six queries whatever the range: two aggregates over sessions and
-four small reads (locations with their hours, active chairs, closures, chair blocks)."""
+weekday × hour heat map. Seven queries whatever the range: two aggregates over sessions
+and five small reads (locations, their opening hours, active chairs, closures, chair
+blocks)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from typing import Any
 import pygal
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_wtf import FlaskForm
+from wtforms import DateField
 from wtforms.validators import Optional
 
 from ..audit import record_event
@@ -39,7 +40,6 @@ from ..reports import (
 from ..scheduling.board import list_locations
 from ..setup.queries import display_timezone
 from .access import current_actor, require
-from .fields import DateField
 from .formtools import LooseSelectField, apply_errors, options, within_calendar
 from .vitals_chart import _SCRIPT, STYLE
 
@@ -74,8 +74,8 @@ def _parse() -> tuple[ReportFilterForm, ReportScope | None]:
     if not form.validate():
         return form, None
     today = now().astimezone(display_timezone(db.session())).date()
-    last_day = form.last_day.value or today - dt.timedelta(days=1)
-    first_day = form.first_day.value or last_day - dt.timedelta(days=DEFAULT_DAYS - 1)
+    last_day = form.last_day.data or today - dt.timedelta(days=1)
+    first_day = form.first_day.data or last_day - dt.timedelta(days=DEFAULT_DAYS - 1)
     location = form.location.data or ""
     try:
         scope = ReportScope(first_day, last_day, int(location) if location else None)
@@ -83,8 +83,8 @@ def _parse() -> tuple[ReportFilterForm, ReportScope | None]:
         for message in apply_errors(form, error.fields):
             form.last_day.errors = [*form.last_day.errors, message]
         return form, None
-    form.first_day.data = first_day.isoformat()
-    form.last_day.data = last_day.isoformat()
+    form.first_day.data = first_day
+    form.last_day.data = last_day
     return form, scope
 
 
