@@ -122,11 +122,12 @@ def chart_svg(chart: Chart, table: Table) -> bytes:
         title=chart.title,
         no_data_text="Nothing in this range",
         print_values=False,
+        include_x_axis=True,  # the scale starts at 0: no exaggerated differences
         value_formatter=lambda value: format_cell(value, chart.unit),
     )
     labels = [str(label) for label in table.column(chart.x_column)]
     if chart.kind == "dot":
-        drawing = pygal.Dot(x_label_rotation=0, **common)
+        drawing = pygal.Dot(x_label_rotation=0, show_legend=False, **common)
         drawing.x_labels = list(chart.series_columns)
         for row, label in zip(table.detail_rows, labels, strict=True):
             drawing.add(label, [_value(cell) or 0.0 for cell in row[1:]])

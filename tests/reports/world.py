@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from clinic.models import (
@@ -97,6 +98,28 @@ def day_world(session: Session) -> World:
     session.commit()
     block_chair(session, world.chairs[0], world.at(DAY, "18:00"), world.at(DAY, "22:00"), "repair")
     close_day(session, world.location, NEXT_DAY, "training")
+    return world
+
+
+def with_a_series(session: Session, world: World) -> World:
+    """Make patient 1's two sessions of ``day_world`` (``DAY`` and ``NEXT_DAY``, both given)
+    a completed IV induction series; the other reports' figures do not change."""
+    patient = world.patients[0]
+    row = Series(
+        patient=patient,
+        treatment_type=world.iv,
+        protocol=world.iv_protocol,
+        status=SeriesStatus.COMPLETED,
+    )
+    session.add(row)
+    for appointment in session.scalars(
+        sa.select(Appointment).where(
+            Appointment.patient_id == patient.id,
+            Appointment.status == AppointmentStatus.DISCHARGED,
+        )
+    ):
+        appointment.series = row
+    session.commit()
     return world
 
 
