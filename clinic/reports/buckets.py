@@ -215,6 +215,7 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@lru_cache(maxsize=65536)
 def sqlite_local_time(utc_text: str | None, zone: str | None) -> str | None:
     """The SQLite function: stored naive-UTC text → local ``'YYYY-MM-DD HH:MM:SS'``."""
     if utc_text is None or zone is None:

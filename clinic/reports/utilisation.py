@@ -158,22 +158,32 @@ def _hour_booked(session: Session, scope: ReportScope) -> dict[tuple[int, int], 
     hours = sa.union_all(
         *[sa.select(sa.literal_column(str(hour)).label("hour")) for hour in HOURS]
     ).subquery("hours")
-    start = buckets.local_minute_of_day(Appointment.starts_at, Location.timezone)
-    end = start + buckets.minutes_between(Appointment.starts_at, Appointment.busy_until)
-    overlap = buckets.greater(
-        0, buckets.lesser(end, (hours.c.hour + 1) * 60) - buckets.greater(start, hours.c.hour * 60)
-    )
-    weekday = buckets.local_weekday(Appointment.starts_at, Location.timezone)
-    rows = session.execute(
-        sa.select(weekday, hours.c.hour, sa.func.sum(overlap))
-        .select_from(Appointment)
+    # Each session's local weekday and start minute, computed once per session: SQLite would
+    # otherwise call the time zone function again for every hour the session is joined to.
+    sessions = (
+        sa.select(
+            buckets.local_weekday(Appointment.starts_at, Location.timezone).label("weekday"),
+            buckets.local_minute_of_day(Appointment.starts_at, Location.timezone).label("start"),
+            buckets.minutes_between(Appointment.starts_at, Appointment.busy_until).label("minutes"),
+        )
         .join(Location, Location.id == Appointment.location_id)
-        .join(hours, sa.and_(hours.c.hour * 60 < end, (hours.c.hour + 1) * 60 > start))
         .where(
             Appointment.status != AppointmentStatus.CANCELLED,
             *scope.instant_conditions(Appointment.starts_at, Appointment.location_id),
         )
-        .group_by(weekday, hours.c.hour)
+        .cte("booked_sessions")
+        .prefix_with("MATERIALIZED", dialect="sqlite")
+    )
+    start = sessions.c.start
+    end = sessions.c.start + sessions.c.minutes
+    overlap = buckets.greater(
+        0, buckets.lesser(end, (hours.c.hour + 1) * 60) - buckets.greater(start, hours.c.hour * 60)
+    )
+    rows = session.execute(
+        sa.select(sessions.c.weekday, hours.c.hour, sa.func.sum(overlap))
+        .select_from(sessions)
+        .join(hours, sa.and_(hours.c.hour * 60 < end, (hours.c.hour + 1) * 60 > start))
+        .group_by(sessions.c.weekday, hours.c.hour)
     )
     return {(int(w), int(h)): float(m or 0) for w, h, m in rows}
 
