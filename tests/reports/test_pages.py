@@ -181,3 +181,16 @@ def test_each_report_sends_the_same_number_of_queries_whatever_the_range(session
     # Utilisation: locations, their opening hours, chairs, closures, blocks, two aggregates;
     # on SQLite, each transaction's BEGIN IMMEDIATE as well.
     assert counts[0] <= 8
+
+
+def test_the_late_cancellation_window_is_set_in_the_config_with_24_hours_by_default(
+    app, client, login
+):
+    from clinic.reports import report_settings_from_config
+
+    assert app.config["REPORTS_LATE_CANCEL_HOURS"] == 24
+    assert report_settings_from_config(app.config).late_cancel_hours == 24
+    login("manager")
+    assert "window is 24 hours" in client.get("/reports/attendance").get_data(as_text=True)
+    app.config["REPORTS_LATE_CANCEL_HOURS"] = 2
+    assert "window is 2 hours" in client.get("/reports/attendance").get_data(as_text=True)
