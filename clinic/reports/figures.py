@@ -13,8 +13,9 @@ OPEN_CHAIR_HOURS = Figure(
     "open_chair_hours",
     "Open chair hours",
     "hours",
-    "Opening hours of the day times the location's active chairs, less closure days and the "
-    "parts of chair blocks that fall inside opening hours.",
+    "Opening hours of the day times the location's active chairs (both as set up now: their "
+    "history is not kept), less closure days and the parts of chair blocks that fall inside "
+    "opening hours.",
 )
 BOOKED_CHAIR_HOURS = Figure(
     "booked_chair_hours",
