@@ -1,7 +1,8 @@
 """No-shows and late cancellations: by week, by treatment type and by weekday, with rates.
 
-Two queries whatever the range: one aggregate over sessions grouped by (week, treatment
-type, weekday), rolled up three ways here, and the treatment type names.
+Three queries whatever the range: the locations' time zones, one aggregate over sessions
+grouped by (week, treatment type, weekday), rolled up three ways here, and the treatment
+type names.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ K = TypeVar("K", bound=Hashable)
 def _cells(
     session: Session, scope: ReportScope, settings: ReportSettings, now: dt.datetime
 ) -> list[tuple[str, int, int, Counts]]:
+    zones = scope.zones(session)
     window_minutes = settings.late_cancel_hours * 60
     late = sa.and_(
         Appointment.status == AppointmentStatus.CANCELLED,
@@ -51,7 +53,7 @@ def _cells(
         .join(Location, Location.id == Appointment.location_id)
         .where(
             Appointment.starts_at < now,
-            *scope.instant_conditions(Appointment.starts_at, Appointment.location_id),
+            scope.instant_conditions(Appointment.starts_at, Appointment.location_id, zones),
         )
         .group_by(week, Appointment.treatment_type_id, weekday)
     )

@@ -10,7 +10,8 @@ does the conversion with ``zoneinfo`` inside the one aggregate query.
 Every expression here yields the same values on both backends:
 
 - ``local_time``: ``'YYYY-MM-DD HH:MM:SS'`` text (SQLite) or a timestamp (PostgreSQL);
-- ``local_day`` / ``local_week``: ``'YYYY-MM-DD'`` text (the week is its Monday);
+- ``local_day`` / ``local_week``: a date (PostgreSQL) or ``'YYYY-MM-DD'`` text (SQLite);
+  ``str()`` of either is the ISO date (the week is its Monday);
 - ``local_weekday``: 0 = Monday … 6 = Sunday; ``local_hour``: 0–23;
 - ``local_minute_of_day``: 0–1439.
 """
@@ -104,12 +105,12 @@ def _pg_local_time(element: local_time, compiler: SQLCompiler, **kw: Any) -> str
 
 @compiles(local_day, "postgresql")
 def _pg_local_day(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"to_char({_pg_local(element, compiler, **kw)}, 'YYYY-MM-DD')"
+    return f"CAST({_pg_local(element, compiler, **kw)} AS DATE)"
 
 
 @compiles(local_week, "postgresql")
 def _pg_local_week(element: local_week, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"to_char(date_trunc('week', {_pg_local(element, compiler, **kw)}), 'YYYY-MM-DD')"
+    return f"CAST(date_trunc('week', {_pg_local(element, compiler, **kw)}) AS DATE)"
 
 
 @compiles(local_weekday, "postgresql")
@@ -260,3 +261,50 @@ def _pg_shifted(element: shifted, compiler: SQLCompiler, **kw: Any) -> str:
 def _sqlite_shifted(element: shifted, compiler: SQLCompiler, **kw: Any) -> str:
     (instant,) = _args(element, compiler, **kw)
     return f"datetime({instant}, '{element.minutes:+d} minutes')"
+
+
+class local_days_between(FunctionElement[Any]):  # noqa: N801
+    """Whole local calendar days from the first instant to the second, in a time zone:
+    ``(first, second, zone)``."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(local_days_between, "postgresql")
+def _pg_local_days_between(element: local_days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    first, second, zone = _args(element, compiler, **kw)
+    return (
+        f"(CAST(({second} AT TIME ZONE {zone}) AS DATE)"
+        f" - CAST(({first} AT TIME ZONE {zone}) AS DATE))"
+    )
+
+
+@compiles(local_days_between, "sqlite")
+def _sqlite_local_days_between(
+    element: local_days_between, compiler: SQLCompiler, **kw: Any
+) -> str:
+    first, second, zone = _args(element, compiler, **kw)
+    return (
+        f"CAST(julianday(substr({SQLITE_LOCAL_TIME}({second}, {zone}), 1, 10))"
+        f" - julianday(substr({SQLITE_LOCAL_TIME}({first}, {zone}), 1, 10)) AS INTEGER)"
+    )
+
+
+class epoch_seconds(FunctionElement[Any]):  # noqa: N801
+    """Whole seconds since 1970 of an instant: a number to order a RANGE window by."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "postgresql")
+def _pg_epoch_seconds(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    (instant,) = _args(element, compiler, **kw)
+    return f"CAST(EXTRACT(EPOCH FROM {instant}) AS BIGINT)"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _sqlite_epoch_seconds(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    (instant,) = _args(element, compiler, **kw)
+    return f"CAST(strftime('%s', {instant}) AS INTEGER)"

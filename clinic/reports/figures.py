@@ -79,8 +79,8 @@ SERIES_STARTED = Figure(
     "series_started",
     "Started",
     "count",
-    "Series whose first session (in any state) falls in the range; the series counts at the "
-    "location of that first session.",
+    "Series whose first session (in any state) falls in the range, at the location the "
+    "series is booked at.",
 )
 SERIES_COMPLETED = Figure(
     "series_completed",

@@ -1,5 +1,6 @@
 """Messages to patients: sent, failed, waiting and not sent, by kind and channel and by
-week. Two queries whatever the range.
+week. Two queries whatever the range (the locations' time zones, and one aggregate by
+week, kind, channel and status).
 
 Opt-outs, confirmations by patients and the time from invitation to confirmation are not
 recorded by the app yet: they arrive with the patient links and two-way texts of issue 14.
@@ -37,10 +38,6 @@ _GROUPS: dict[NotificationStatus, int] = {
 }
 
 
-def _conditions(scope: ReportScope) -> list[sa.ColumnElement[bool]]:
-    return scope.instant_conditions(Notification.due_at, Appointment.location_id)
-
-
 def _figures(counts: list[int]) -> tuple[Cell, ...]:
     sent, failed, waiting, not_sent = counts
     return (sent, failed, waiting, not_sent, percent(failed, sent + failed))
@@ -57,28 +54,22 @@ COLUMNS = (
 
 def messages(session: Session, *, scope: ReportScope) -> Report:
     buckets.prepare(session)
-    base = (
-        sa.select()
-        .select_from(Notification)
+    zones = scope.zones(session)
+    week = buckets.local_week(Notification.due_at, Location.timezone)
+    by_kind: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    by_week: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for week_start, kind, channel, status, count in session.execute(
+        sa.select(
+            week, Notification.kind, Notification.channel, Notification.status, sa.func.count()
+        )
         .join(Appointment, Appointment.id == Notification.appointment_id)
         .join(Location, Location.id == Appointment.location_id)
-        .where(*_conditions(scope))
-    )
-    by_kind: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for kind, channel, status, count in session.execute(
-        base.add_columns(
-            Notification.kind, Notification.channel, Notification.status, sa.func.count()
-        ).group_by(Notification.kind, Notification.channel, Notification.status)
+        .where(scope.instant_conditions(Notification.due_at, Appointment.location_id, zones))
+        .group_by(week, Notification.kind, Notification.channel, Notification.status)
     ):
-        by_kind[(str(kind.value), str(channel.value))][_GROUPS[status]] += int(count)
-    week = buckets.local_week(Notification.due_at, Location.timezone)
-    by_week: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for week_start, status, count in session.execute(
-        base.add_columns(week, Notification.status, sa.func.count()).group_by(
-            week, Notification.status
-        )
-    ):
-        by_week[str(week_start)][_GROUPS[status]] += int(count)
+        group = _GROUPS[NotificationStatus(status)]
+        by_kind[(str(kind.value), str(channel.value))][group] += int(count)
+        by_week[str(week_start)[:10]][group] += int(count)
 
     totals = [sum(counts[i] for counts in by_kind.values()) for i in range(4)]
     kind_table = Table(

@@ -1,15 +1,18 @@
 """Monitor load: sessions per monitor per day, the most patients a monitor had at once, and
 the most starts in any 15 minutes (what the scheduler's levelling keeps down).
 
-Three queries whatever the range: sessions per monitor-day (aggregated twice in SQL), the
-peaks (each session against the same monitor's sessions of the 24 hours before it), and the
-monitors' names.
+Four queries whatever the range: the locations' time zones, sessions per monitor-day
+(aggregated twice in SQL), the peaks (window functions over each monitor's sessions), and
+the monitors' names.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from ..models import RELEASED_STATUSES, Appointment, Location, Staff
 from ..scheduling.settings import LEVELLING_WINDOW_MINUTES
@@ -18,11 +21,13 @@ from . import figures as f
 from .scope import ReportScope
 from .table import Cell, Chart, Column, Report, Table
 
-# No session keeps a patient for a day: the peak query looks back this far from each start.
+# No session keeps a patient for a day: the peak query reads this far before the range.
 LOOKBACK_MINUTES = 24 * 60
 
 
-def _per_day(session: Session, scope: ReportScope) -> dict[int, tuple[int, int, int]]:
+def _per_day(
+    session: Session, scope: ReportScope, zones: dict[int, ZoneInfo]
+) -> dict[int, tuple[int, int, int]]:
     """Monitor id -> (days monitoring, sessions, busiest day's sessions)."""
     day = buckets.local_day(Appointment.starts_at, Location.timezone)
     daily = (
@@ -34,7 +39,7 @@ def _per_day(session: Session, scope: ReportScope) -> dict[int, tuple[int, int, 
         .join(Location, Location.id == Appointment.location_id)
         .where(
             Appointment.status.not_in(RELEASED_STATUSES),
-            *scope.instant_conditions(Appointment.starts_at, Appointment.location_id),
+            scope.instant_conditions(Appointment.starts_at, Appointment.location_id, zones),
         )
         .group_by(Appointment.monitor_id, day)
         .subquery("daily")
@@ -50,49 +55,82 @@ def _per_day(session: Session, scope: ReportScope) -> dict[int, tuple[int, int, 
     return {int(m): (int(d), int(s), int(b)) for m, d, s, b in rows}
 
 
-def _peaks(session: Session, scope: ReportScope) -> dict[int, tuple[int, int]]:
-    """Monitor id -> (peak simultaneous patients, peak starts in any 15 minutes)."""
-    other = aliased(Appointment, name="other")
-    gap = buckets.minutes_between(other.starts_at, Appointment.starts_at)
-    running = sa.case((other.ends_at > Appointment.starts_at, 1), else_=0)
-    recent = sa.case((gap < LEVELLING_WINDOW_MINUTES, 1), else_=0)
-    per_session = (
-        sa.select(
-            Appointment.monitor_id.label("monitor_id"),
-            sa.func.sum(running).label("running"),
-            sa.func.sum(recent).label("recent"),
-        )
-        .join(Location, Location.id == Appointment.location_id)
-        .join(
-            other,
-            sa.and_(
-                other.monitor_id == Appointment.monitor_id,
-                other.starts_at <= Appointment.starts_at,
-                other.starts_at >= buckets.shifted(Appointment.starts_at, -LOOKBACK_MINUTES),
-                other.status.not_in(RELEASED_STATUSES),
-            ),
-        )
-        .where(
-            Appointment.status.not_in(RELEASED_STATUSES),
-            *scope.instant_conditions(Appointment.starts_at, Appointment.location_id),
-        )
-        .group_by(Appointment.id, Appointment.monitor_id)
-        .subquery("per_session")
+def _peaks(
+    session: Session, scope: ReportScope, zones: dict[int, ZoneInfo]
+) -> dict[int, tuple[int, int]]:
+    """Monitor id -> (peak simultaneous patients, peak starts in any 15 minutes).
+
+    Window functions over each monitor's sessions in time order: a running sum of +1 at each
+    start and -1 at each end of monitoring (an end before a start at the same instant) gives
+    the patients at once; a count over the starts of the 15 minutes up to each start gives
+    the levelling. Sessions of the day before the range are read too (at any location), so
+    a session still running at the range's start counts; the peaks are taken at starts
+    inside the scope only.
+    """
+    start, end = scope.utc_bounds()
+    lookback = start - dt.timedelta(minutes=LOOKBACK_MINUTES)
+    in_scope = sa.case(
+        (scope.instant_conditions(Appointment.starts_at, Appointment.location_id, zones), 1),
+        else_=0,
     )
+    live = sa.and_(
+        Appointment.status.not_in(RELEASED_STATUSES),
+        Appointment.starts_at >= lookback,
+        Appointment.starts_at < end,
+    )
+    seconds = buckets.epoch_seconds(Appointment.starts_at)
+    starts = sa.select(
+        Appointment.monitor_id.label("monitor_id"),
+        seconds.label("at"),
+        sa.literal(1).label("delta"),
+        in_scope.label("in_scope"),
+        sa.func.count()
+        .over(
+            partition_by=Appointment.monitor_id,
+            order_by=seconds,
+            range_=(-(LEVELLING_WINDOW_MINUTES * 60 - 1), 0),
+        )
+        .label("recent"),
+    ).where(live)
+    ends = sa.select(
+        Appointment.monitor_id,
+        buckets.epoch_seconds(Appointment.ends_at),
+        sa.literal(-1),
+        sa.literal(0),
+        sa.literal(0),
+    ).where(live)
+    events = sa.union_all(starts, ends).subquery("events")
+    running = (
+        sa.select(
+            events.c.monitor_id,
+            events.c.in_scope,
+            events.c.recent,
+            sa.func.sum(events.c.delta)
+            .over(
+                partition_by=events.c.monitor_id,
+                order_by=(events.c.at, events.c.delta),
+                rows=(None, 0),
+            )
+            .label("running"),
+        )
+    ).subquery("running")
     rows = session.execute(
         sa.select(
-            per_session.c.monitor_id,
-            sa.func.max(per_session.c.running),
-            sa.func.max(per_session.c.recent),
-        ).group_by(per_session.c.monitor_id)
+            running.c.monitor_id,
+            sa.func.max(running.c.running),
+            sa.func.max(running.c.recent),
+        )
+        .where(running.c.in_scope == 1)
+        .group_by(running.c.monitor_id)
     )
     return {int(m): (int(r), int(s)) for m, r, s in rows}
 
 
 def monitor_load(session: Session, *, scope: ReportScope) -> Report:
     buckets.prepare(session)
-    per_day = _per_day(session, scope)
-    peaks = _peaks(session, scope)
+    zones = scope.zones(session)
+    per_day = _per_day(session, scope, zones)
+    peaks = _peaks(session, scope, zones)
     names = dict(
         session.execute(
             sa.select(Staff.id, Staff.name).where(Staff.id.in_(list(per_day) or [0]))

@@ -1,16 +1,16 @@
 """Series: started, completed, abandoned, still running; how long completed ones took and
-how many kept to their protocol's window. Two queries whatever the range: one row per series
-that starts in the range (its sessions aggregated in SQL), and the treatment type names.
+how many kept to their protocol's window. Three queries whatever the range: the locations'
+time zones; the series that start in the range, counted by treatment type, status, window
+and days to complete (their sessions aggregated in SQL); and the treatment type names.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from ..models import (
     Appointment,
@@ -28,14 +28,18 @@ from .table import Cell, Chart, Column, Report, Table, median, percent
 
 
 @dataclass(frozen=True, slots=True)
-class _SeriesRow:
+class _SeriesGroup:
+    """Series alike in treatment type, status, window and days to complete, and how many."""
+
     treatment_type_id: int
     status: SeriesStatus
     window_days: int | None
     days_to_complete: int | None  # completed series only
+    count: int
 
 
-def _series_rows(session: Session, scope: ReportScope) -> list[_SeriesRow]:
+def _series_groups(session: Session, scope: ReportScope) -> list[_SeriesGroup]:
+    zones = scope.zones(session)
     start, end = scope.utc_bounds()
     in_range = (
         sa.select(Appointment.series_id)
@@ -47,9 +51,11 @@ def _series_rows(session: Session, scope: ReportScope) -> list[_SeriesRow]:
         .distinct()
     )
     given = Appointment.status == AppointmentStatus.DISCHARGED
+    # A series is booked at one location: all its sessions share it.
     sessions = (
         sa.select(
             Appointment.series_id.label("series_id"),
+            sa.func.min(Appointment.location_id).label("location_id"),
             sa.func.min(Appointment.starts_at).label("first_start"),
             sa.func.max(sa.case((given, Appointment.starts_at))).label("last_given"),
         )
@@ -57,57 +63,66 @@ def _series_rows(session: Session, scope: ReportScope) -> list[_SeriesRow]:
         .group_by(Appointment.series_id)
         .subquery("sessions")
     )
-    first = aliased(Appointment, name="first_session")
+    # Both days counted, as the protocol window counts them.
+    days = (
+        buckets.local_days_between(sessions.c.first_start, sessions.c.last_given, Location.timezone)
+        + 1
+    )
+    days_if_completed = sa.case((Series.status == SeriesStatus.COMPLETED, days))
     rows = session.execute(
         sa.select(
-            Series.id,
             Series.treatment_type_id,
             Series.status,
             Protocol.max_span_days,
-            buckets.local_day(sessions.c.first_start, Location.timezone),
-            buckets.local_day(sessions.c.last_given, Location.timezone),
+            days_if_completed,
+            sa.func.count(),
         )
         .join(sessions, sessions.c.series_id == Series.id)
-        .join(
-            first,
-            sa.and_(first.series_id == Series.id, first.starts_at == sessions.c.first_start),
-        )
-        .join(Location, Location.id == first.location_id)
+        .join(Location, Location.id == sessions.c.location_id)
         .outerjoin(Protocol, Protocol.id == Series.protocol_id)
-        .where(*scope.instant_conditions(sessions.c.first_start, first.location_id))
-        # Two sessions at the first start (one released, one rebooked) are one series.
-        .distinct()
+        .where(scope.instant_conditions(sessions.c.first_start, sessions.c.location_id, zones))
+        .group_by(
+            Series.treatment_type_id, Series.status, Protocol.max_span_days, days_if_completed
+        )
     )
-    result = []
-    for _series_id, treatment_type_id, status, window, first_day, last_day in rows:
-        days = None
-        if status == SeriesStatus.COMPLETED and last_day is not None:
-            days = (_date(last_day) - _date(first_day)).days + 1
-        result.append(_SeriesRow(int(treatment_type_id), SeriesStatus(status), window, days))
-    return result
+    return [
+        _SeriesGroup(
+            int(treatment_type_id),
+            SeriesStatus(status),
+            window,
+            None if days_to_complete is None else int(days_to_complete),
+            int(count),
+        )
+        for treatment_type_id, status, window, days_to_complete, count in rows
+    ]
 
 
-def _date(text: str) -> dt.date:
-    return dt.date.fromisoformat(str(text)[:10])
+def _figures(groups: list[_SeriesGroup]) -> tuple[Cell, ...]:
+    def total(selected: list[_SeriesGroup]) -> int:
+        return sum(group.count for group in selected)
 
-
-def _figures(rows: list[_SeriesRow]) -> tuple[Cell, ...]:
-    completed = [row for row in rows if row.status is SeriesStatus.COMPLETED]
-    with_window = [row for row in completed if row.window_days is not None]
+    completed = [group for group in groups if group.status is SeriesStatus.COMPLETED]
+    with_window = [group for group in completed if group.window_days is not None]
     within = [
-        row
-        for row in with_window
-        if row.days_to_complete is not None
-        and row.window_days is not None
-        and row.days_to_complete <= row.window_days
+        group
+        for group in with_window
+        if group.days_to_complete is not None
+        and group.window_days is not None
+        and group.days_to_complete <= group.window_days
+    ]
+    days = [
+        float(group.days_to_complete)
+        for group in completed
+        if group.days_to_complete is not None
+        for _ in range(group.count)
     ]
     return (
-        len(rows),
-        len(completed),
-        sum(1 for row in rows if row.status is SeriesStatus.CANCELLED),
-        sum(1 for row in rows if row.status is SeriesStatus.ACTIVE),
-        median([row.days_to_complete for row in completed if row.days_to_complete is not None]),
-        percent(len(within), len(with_window)),
+        total(groups),
+        total(completed),
+        total([group for group in groups if group.status is SeriesStatus.CANCELLED]),
+        total([group for group in groups if group.status is SeriesStatus.ACTIVE]),
+        median(days),
+        percent(total(within), total(with_window)),
     )
 
 
@@ -123,9 +138,9 @@ COLUMNS = (
 
 def series_outcomes(session: Session, *, scope: ReportScope) -> Report:
     buckets.prepare(session)
-    rows = _series_rows(session, scope)
+    rows = _series_groups(session, scope)
     names = dict(session.execute(sa.select(TreatmentType.id, TreatmentType.name)).all())
-    by_type: dict[int, list[_SeriesRow]] = defaultdict(list)
+    by_type: dict[int, list[_SeriesGroup]] = defaultdict(list)
     for row in rows:
         by_type[row.treatment_type_id].append(row)
     table = Table(

@@ -1,7 +1,7 @@
 """Chair utilisation: booked and used chair time over open chair time, per day and as a
 weekday × hour heat map. Seven queries whatever the range: two aggregates over sessions
 and five small reads (locations, their opening hours, active chairs, closures, chair
-blocks)."""
+blocks). Sessions that run past midnight count in the hours of their start day only."""
 
 from __future__ import annotations
 
@@ -129,7 +129,9 @@ def _blocked_minutes(
     return per_day, per_hour
 
 
-def _session_minutes(session: Session, scope: ReportScope) -> dict[str, tuple[float, float]]:
+def _session_minutes(
+    session: Session, scope: ReportScope, zones: dict[int, ZoneInfo]
+) -> dict[str, tuple[float, float]]:
     """Local day -> (booked chair minutes, used chair minutes)."""
     minutes = buckets.minutes_between(Appointment.starts_at, Appointment.busy_until)
     used = sa.and_(
@@ -146,46 +148,40 @@ def _session_minutes(session: Session, scope: ReportScope) -> dict[str, tuple[fl
         .join(Location, Location.id == Appointment.location_id)
         .where(
             Appointment.status != AppointmentStatus.CANCELLED,
-            *scope.instant_conditions(Appointment.starts_at, Appointment.location_id),
+            scope.instant_conditions(Appointment.starts_at, Appointment.location_id, zones),
         )
         .group_by(day)
     )
     return {str(d): (float(b or 0), float(u or 0)) for d, b, u in rows}
 
 
-def _hour_booked(session: Session, scope: ReportScope) -> dict[tuple[int, int], float]:
-    """(weekday, hour) -> booked chair minutes inside that clock hour."""
-    hours = sa.union_all(
-        *[sa.select(sa.literal_column(str(hour)).label("hour")) for hour in HOURS]
-    ).subquery("hours")
-    # Each session's local weekday and start minute, computed once per session: SQLite would
-    # otherwise call the time zone function again for every hour the session is joined to.
-    sessions = (
-        sa.select(
-            buckets.local_weekday(Appointment.starts_at, Location.timezone).label("weekday"),
-            buckets.local_minute_of_day(Appointment.starts_at, Location.timezone).label("start"),
-            buckets.minutes_between(Appointment.starts_at, Appointment.busy_until).label("minutes"),
-        )
+def _hour_booked(
+    session: Session, scope: ReportScope, zones: dict[int, ZoneInfo]
+) -> dict[tuple[int, int], float]:
+    """(weekday, hour) -> booked chair minutes inside that clock hour.
+
+    SQL counts sessions by (local weekday, local start minute, chair minutes): a few hundred
+    rows whatever the range; spreading each group over the hours it covers is done here.
+    """
+    weekday = buckets.local_weekday(Appointment.starts_at, Location.timezone)
+    start = buckets.local_minute_of_day(Appointment.starts_at, Location.timezone)
+    minutes = buckets.minutes_between(Appointment.starts_at, Appointment.busy_until)
+    rows = session.execute(
+        sa.select(weekday, start, minutes, sa.func.count())
         .join(Location, Location.id == Appointment.location_id)
         .where(
             Appointment.status != AppointmentStatus.CANCELLED,
-            *scope.instant_conditions(Appointment.starts_at, Appointment.location_id),
+            scope.instant_conditions(Appointment.starts_at, Appointment.location_id, zones),
         )
-        .cte("booked_sessions")
-        .prefix_with("MATERIALIZED", dialect="sqlite")
+        .group_by(weekday, start, minutes)
     )
-    start = sessions.c.start
-    end = sessions.c.start + sessions.c.minutes
-    overlap = buckets.greater(
-        0, buckets.lesser(end, (hours.c.hour + 1) * 60) - buckets.greater(start, hours.c.hour * 60)
-    )
-    rows = session.execute(
-        sa.select(sessions.c.weekday, hours.c.hour, sa.func.sum(overlap))
-        .select_from(sessions)
-        .join(hours, sa.and_(hours.c.hour * 60 < end, (hours.c.hour + 1) * 60 > start))
-        .group_by(sessions.c.weekday, hours.c.hour)
-    )
-    return {(int(w), int(h)): float(m or 0) for w, h, m in rows}
+    booked: dict[tuple[int, int], float] = defaultdict(float)
+    for day, first_minute, length, count in rows:
+        span = (int(first_minute), int(first_minute) + round(float(length)))
+        for hour in HOURS:
+            if covered := _overlap(span, (hour * 60, hour * 60 + 60)):
+                booked[(int(day), hour)] += covered * int(count)
+    return booked
 
 
 def chair_utilisation(session: Session, *, scope: ReportScope) -> Report:
@@ -193,8 +189,9 @@ def chair_utilisation(session: Session, *, scope: ReportScope) -> Report:
     sites = _sites(session, scope)
     closed = _closed_days(session, scope, [site.id for site in sites])
     blocked_day, blocked_hour = _blocked_minutes(session, scope, sites, closed)
-    booked = _session_minutes(session, scope)
-    hour_booked = _hour_booked(session, scope)
+    zones = {site.id: site.tz for site in sites}
+    booked = _session_minutes(session, scope, zones)
+    hour_booked = _hour_booked(session, scope, zones)
 
     open_day: dict[dt.date, int] = defaultdict(int)
     open_hour: dict[tuple[int, int], int] = defaultdict(int)
