@@ -55,6 +55,7 @@ COLUMNS = (
 def messages(session: Session, *, scope: ReportScope) -> Report:
     buckets.prepare(session)
     zones = scope.zones(session)
+    start, end = scope.utc_bounds()
     week = buckets.local_week(Notification.due_at, Location.timezone)
     by_kind: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     by_week: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
@@ -64,7 +65,11 @@ def messages(session: Session, *, scope: ReportScope) -> Report:
         )
         .join(Appointment, Appointment.id == Notification.appointment_id)
         .join(Location, Location.id == Appointment.location_id)
-        .where(scope.instant_conditions(Notification.due_at, Appointment.location_id, zones))
+        .where(
+            Notification.due_at >= start,  # the index's range; the exact one per location:
+            Notification.due_at < end,
+            scope.instant_conditions(Notification.due_at, Appointment.location_id, zones),
+        )
         .group_by(week, Notification.kind, Notification.channel, Notification.status)
     ):
         group = _GROUPS[NotificationStatus(status)]

@@ -1,4 +1,7 @@
-"""reports: the ``manager`` role
+"""reports: the ``manager`` role, and notifications indexed by due time
+
+The messages report reads the notifications due in a date range, whatever their status
+(``ix_notification_due_at``).
 
 A manager reads the reports (``clinic.reports``) and the schedule and changes nothing. The
 role column is a portable enum (a CHECK constraint, ``ck_user_role``): the CHECK gains the
@@ -53,12 +56,18 @@ def _set_roles(old: tuple[str, ...], new: tuple[str, ...]) -> None:
 
 def upgrade():
     _set_roles(OLD_ROLES, NEW_ROLES)
+    with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.create_index("ix_notification_due_at", ["due_at"], unique=False)
 
 
 def downgrade():
-    managers = op.get_bind().execute(sa.text("SELECT count(*) FROM \"user\" WHERE role = 'manager'"))
+    managers = op.get_bind().execute(
+        sa.text("SELECT count(*) FROM \"user\" WHERE role = 'manager'")
+    )
     if managers.scalar_one():
         raise RuntimeError(
             "Manager accounts exist: change their role or delete them before downgrading."
         )
+    with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.drop_index("ix_notification_due_at")
     _set_roles(NEW_ROLES, OLD_ROLES)
