@@ -63,9 +63,8 @@ def _peaks(
     Window functions over each monitor's sessions in time order: a running sum of +1 at each
     start and -1 at each end of monitoring (an end before a start at the same instant) gives
     the patients at once; a count over the starts of the 15 minutes up to each start gives
-    the levelling. Sessions of the day before the range are read too (at any location), so
-    a session still running at the range's start counts; the peaks are taken at starts
-    inside the scope only.
+    the levelling. Sessions of the day before the range are read too, so a session still
+    running at the range's start counts; the peaks are taken at starts inside the scope.
     """
     start, end = scope.utc_bounds()
     lookback = start - dt.timedelta(minutes=LOOKBACK_MINUTES)
@@ -75,6 +74,8 @@ def _peaks(
     )
     live = sa.and_(
         Appointment.status.not_in(RELEASED_STATUSES),
+        # A monitor is at one place at a time: the scope's locations hold all their load.
+        Appointment.location_id.in_(sorted(zones) or [0]),
         Appointment.starts_at >= lookback,
         Appointment.starts_at < end,
     )
