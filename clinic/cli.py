@@ -30,6 +30,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(worker_command)
     for command in (create_token_command, list_tokens_command, revoke_token_command):
         app.cli.add_command(command)
+    app.cli.add_command(reset_two_factor_command)
 
 
 def refusal(error: DomainError) -> click.ClickException:
@@ -79,6 +80,21 @@ def create_user_command(username: str, role: str, password_stdin: bool) -> None:
     except DomainError as error:
         raise refusal(error) from error
     click.echo(f"User {username} ({role}) created.")
+
+
+@click.command("reset-two-factor")
+@click.argument("username")
+@with_appcontext
+def reset_two_factor_command(username: str) -> None:
+    """Remove USERNAME's authenticator and recovery codes (e.g. the last administrator lost
+    their phone); audited. An administrator enrols again at the next login."""
+    from .accounts.two_factor import reset_two_factor_by_name
+
+    try:
+        reset_two_factor_by_name(db.session(), username=username, actor=SYSTEM, now=clock.now())
+    except DomainError as error:
+        raise refusal(error) from error
+    click.echo(f"Two-factor login of {username} reset; they set it up again at their next login.")
 
 
 @click.command("serve")

@@ -29,17 +29,25 @@ fields". It is meant for staff, like the pages: field messages may repeat what w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class DomainError(Exception):
-    """Base of every refusal; ``fields`` maps form field names to their own message."""
+    """Base of every refusal; ``fields`` maps form field names to their own message;
+    ``extra`` holds data a client can act on (the API adds it to the problem document)."""
 
     status: ClassVar[int] = 422
     default_message: ClassVar[str] = "The request could not be completed."
 
-    def __init__(self, message: str | None = None, *, fields: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fields: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ):
         self.fields: dict[str, str] = dict(fields or {})
+        self.extra: dict[str, Any] = dict(extra or {})
         self.message: str = message or self._message_for_fields() or self.default_message
         super().__init__(self.message)
 

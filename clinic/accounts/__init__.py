@@ -4,6 +4,8 @@ CLI, the admin pages, the login view and the API call the same functions.
 - ``users``: create a user (CLI and admin page alike), change role and password.
 - ``passwords``: the password policy.
 - ``login``: password login with throttling that holds across processes.
+- ``two_factor``: the second step of a login (one-time codes, recovery codes, enrolment,
+  reset).
 - ``sessions``: server-side login sessions (logout, idle and absolute timeouts).
 - ``tokens``: per-user API tokens (without loading the API blueprint).
 - ``queries``: reading users and tokens.

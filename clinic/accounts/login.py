@@ -17,6 +17,11 @@ Two limits (ASVS 2.2.1):
   must not clear the way), but the count only looks back ``window``.
 
 Administrators see the current lockouts and can lift one (``clinic.accounts.lockouts``).
+
+A user with a second factor (``clinic.accounts.two_factor``) is not logged in by the
+password: :func:`authenticate` answers which step comes next and records no successful
+attempt, so wrong one-time codes count against the same limits until the whole login
+succeeds (:func:`complete_login`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +38,12 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit import Actor, record_event
-from ..models import LoginAttempt, LoginSession, User
+from ..models import LoginAttempt, LoginSession, Role, TwoFactor, User
 from .sessions import start_login_session
 
 USERNAME_MAX = 80
+# Roles that must always pass a second factor, whatever the configuration adds.
+ALWAYS_TWO_FACTOR = frozenset({Role.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +87,13 @@ class Throttle(enum.Enum):
     SLOWED = "slowed"  # this source address must wait a little before its next attempt
 
 
+class SecondFactor(enum.Enum):
+    """What a right password leads to when it is not enough on its own."""
+
+    CODE = "code"  # enrolled: enter a one-time code (or a recovery code)
+    ENROL = "enrol"  # the role requires a second factor and the user has none yet
+
+
 @dataclass(frozen=True, slots=True)
 class LoginOutcome:
     user: User | None = None
@@ -87,6 +101,14 @@ class LoginOutcome:
     # Set when the attempt was refused unchecked because the account or address is throttled.
     locked_until: dt.datetime | None = None
     throttle: Throttle | None = None
+    # Set when the password was right and this step must pass before the login opens.
+    second_factor: SecondFactor | None = None
+    # Why a one-time code was refused (shown to the user), e.g. "already used".
+    problem: str = ""
+    # A confirmed enrolment's recovery codes, to be shown once.
+    recovery_codes: tuple[str, ...] = ()
+    # After a recovery code was used: how many are left.
+    recovery_codes_left: int | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -164,6 +186,47 @@ def throttled_until(
     return max(found, key=lambda item: item[0]) if found else None
 
 
+def second_factor_due(
+    session: Session, *, user: User, required_roles: Collection[Role]
+) -> SecondFactor | None:
+    """Which second step this user's login needs: a code once enrolled (whatever the role),
+    enrolment when the role requires one, else none."""
+    row = session.get(TwoFactor, user.id)
+    if row is not None and row.confirmed_at is not None:
+        return SecondFactor.CODE
+    if user.role in ALWAYS_TWO_FACTOR or user.role in required_roles:
+        return SecondFactor.ENROL
+    return None
+
+
+def record_failed_attempt(
+    session: Session, *, username: str, source_address: str | None, now: dt.datetime
+) -> None:
+    """One more failure towards the account's and the address's limits (caller commits)."""
+    session.add(
+        LoginAttempt(username=username, at=now, succeeded=False, source_address=source_address)
+    )
+
+
+def complete_login(
+    session: Session, *, user: User, actor: Actor, now: dt.datetime, summary: str = ""
+) -> LoginSession:
+    """Every factor passed: record the success, open the session, audit it (caller commits)."""
+    session.add(
+        LoginAttempt(
+            username=user.username, at=now, succeeded=True, source_address=actor.source_address
+        )
+    )
+    user.last_login_at = now
+    login_session = start_login_session(
+        session, user_id=user.id, source_address=actor.source_address, now=now
+    )
+    record_event(
+        session, actor, action="auth.login", entity_type="user", entity_id=user.id, summary=summary
+    )
+    return login_session
+
+
 @functools.cache
 def _decoy_hash() -> str:
     return generate_password_hash("decoy password for unknown users", method="scrypt")
@@ -177,13 +240,16 @@ def authenticate(
     source_address: str | None,
     now: dt.datetime,
     policy: ThrottlePolicy,
+    required_roles: Collection[Role] = ALWAYS_TWO_FACTOR,
 ) -> LoginOutcome:
     """Check a login, record the attempt and its audit row, and open a session on success.
 
-    Commits once. A throttled account is refused without checking the password, and the
-    refusal does not extend the lockout (so a user can get back in once it runs out even
-    while someone keeps guessing). Unknown users cost the same scrypt check as known ones,
-    so timing does not tell which usernames exist.
+    Commits once. When a second factor is due (``required_roles`` need one, and so does
+    anyone enrolled) no session opens: the outcome names the next step, which
+    ``clinic.accounts.two_factor`` completes. A throttled account is refused without
+    checking the password, and the refusal does not extend the lockout (so a user can get
+    back in once it runs out even while someone keeps guessing). Unknown users cost the
+    same scrypt check as known ones, so timing does not tell which usernames exist.
     """
     username = username[:USERNAME_MAX]
     source_address = (source_address or "")[:64] or None
@@ -218,10 +284,8 @@ def authenticate(
     else:
         reason = ""
 
-    session.add(
-        LoginAttempt(username=username, at=now, succeeded=not reason, source_address=source_address)
-    )
     if reason:
+        record_failed_attempt(session, username=username, source_address=source_address, now=now)
         record_event(
             session,
             actor,
@@ -234,13 +298,21 @@ def authenticate(
         return LoginOutcome()
 
     assert user is not None
-    user.last_login_at = now
-    login_session = start_login_session(
-        session, user_id=user.id, source_address=source_address, now=now
-    )
-    record_event(
-        session, actor, action="auth.login", entity_type="user", entity_id=user.id, summary=""
-    )
+    step = second_factor_due(session, user=user, required_roles=required_roles)
+    if step is not None:
+        # No successful attempt yet: it would reset the account's failure count, and wrong
+        # codes after a right password must add up like wrong passwords.
+        record_event(
+            session,
+            actor,
+            action="auth.password_ok",
+            entity_type="user",
+            entity_id=user.id,
+            summary=f"second factor due: {step.value}",
+        )
+        session.commit()
+        return LoginOutcome(user=user, second_factor=step)
+    login_session = complete_login(session, user=user, actor=actor, now=now)
     session.commit()
     return LoginOutcome(user=user, login_session=login_session)
 

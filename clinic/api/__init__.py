@@ -25,7 +25,16 @@ install_domain_handlers(bp)
 install_idempotency(bp)
 
 # Importing the view modules registers their operations on ``bp``.
-from . import appointments, board, booking, docs, monitoring, patients, resources  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    appointments,
+    board,
+    booking,
+    changes,
+    docs,
+    monitoring,
+    patients,
+    resources,
+)
 
 
 def register_api(app: Flask) -> None:

@@ -34,9 +34,13 @@ def problem_detail(error: DomainError) -> str:
 
 
 def problem_extra(error: DomainError) -> dict[str, Any]:
-    """Extension members: ``rule`` names the scheduling rule that refused (or ``taken``)."""
+    """Extension members: ``rule`` names the scheduling rule that refused (or ``taken``);
+    the error's ``extra`` (e.g. ``affected_sessions`` of a change refused by the impact check)."""
     rule = getattr(error, "rule", None)
-    return {"rule": rule} if isinstance(rule, str) else {}
+    extra = dict(error.extra)
+    if isinstance(rule, str):
+        extra["rule"] = rule
+    return extra
 
 
 def domain_problem(error: DomainError) -> Response:

@@ -35,7 +35,10 @@ ERROR_DESCRIPTIONS = {
     404: "There is no such record.",
     409: "The change lost a race: a slot was just taken by another booking. Ask for a fresh "
     "preview and try again; the same request may then succeed. Or a request with the same "
-    "`Idempotency-Key` is still being processed: retry once it has finished.",
+    "`Idempotency-Key` is still being processed: retry once it has finished. Or a set-up "
+    "change would leave booked sessions breaking a hard rule: `affected_sessions` lists each "
+    "(`appointment_id`, `starts_at`, `reasons`); send it again with `?proceed=true` to "
+    "record it and put them on the Needs rebooking list.",
     413: "The body is too large.",
     415: "The body is not sent as `application/json`.",
     422: "The input is invalid (`errors` names each field and what it must be), or a rule "

@@ -18,6 +18,7 @@ from .location import Closure, Location, OpeningHours
 from .monitoring import EntryKind, RecordEntry, SessionRecord
 from .notification import Channel, Notification, NotificationKind, NotificationStatus
 from .patient import Patient
+from .rebooking import RebookingEntry
 from .resources import Capability, Chair, ChairBlock
 from .staff import (
     CERTIFICATION_WARNING_DAYS,
@@ -29,6 +30,7 @@ from .staff import (
     TimeOff,
 )
 from .treatment import NO_DRIVING_NOTICE, Protocol, Route, TreatmentType
+from .two_factor import RecoveryCode, TwoFactor
 from .user import MIN_PASSWORD_LENGTH, ApiToken, LoginAttempt, LoginSession, Role, User
 
 __all__ = [
@@ -62,7 +64,9 @@ __all__ = [
     "OpeningHours",
     "Patient",
     "Protocol",
+    "RebookingEntry",
     "RecordEntry",
+    "RecoveryCode",
     "Role",
     "Route",
     "Series",
@@ -74,6 +78,7 @@ __all__ = [
     "StaffRole",
     "TimeOff",
     "TreatmentType",
+    "TwoFactor",
     "User",
     "UTCDateTime",
     "utcnow",

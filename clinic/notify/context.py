@@ -51,11 +51,17 @@ class SessionFacts:
 
     @property
     def local_start(self) -> dt.datetime:
-        return self.starts_at.astimezone(self.tz)
+        return _local_time(self.starts_at, self.tzid)
 
     @property
     def local_end(self) -> dt.datetime:
-        return self.ends_at.astimezone(self.tz)
+        return _local_time(self.ends_at, self.tzid)
+
+
+@functools.lru_cache(maxsize=1024)
+def _local_time(moment: dt.datetime, tzid: str) -> dt.datetime:
+    # A message reads each of its times several times (subject, text, HTML, .ics).
+    return moment.astimezone(ZoneInfo(tzid))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,19 +118,24 @@ def _payload_time(notification: Notification, key: str) -> dt.datetime | None:
     return _iso_time((notification.payload or {}).get(key))
 
 
-# The claim query reads exactly these columns (one joined SELECT, no ORM objects).
-CLAIM_COLUMNS = (
+# The claim reads exactly these columns, no ORM objects: the notification's own, returned
+# by the UPDATE that claims it, and its session's, read by one joined SELECT per batch.
+NOTIFICATION_COLUMNS = (
     Notification.id,
     Notification.appointment_id,
-    Appointment.patient_id,
     Notification.kind,
     Notification.channel,
+    Notification.due_at,
     Notification.message_id,
     Notification.calendar_sequence,
     Notification.created_at,
     Notification.lead_minutes,
     Notification.payload,
     Notification.attempts,
+)
+SESSION_COLUMNS = (
+    Appointment.id.label("appointment_id"),
+    Appointment.patient_id,
     Appointment.calendar_uid,
     Appointment.status.label("appointment_status"),
     Appointment.starts_at,
@@ -156,34 +167,35 @@ def _full_name(given_name: str, family_name: str) -> str:
     return Patient(given_name=given_name, family_name=family_name).full_name
 
 
-def context_from_row(row: Any, *, clinic_name: str) -> MessageContext:
-    """A :class:`MessageContext` from one row of ``CLAIM_COLUMNS``."""
-    payload = row.payload or {}
+def context_from_rows(notification: Any, session: Any, *, clinic_name: str) -> MessageContext:
+    """A :class:`MessageContext` from a row of ``NOTIFICATION_COLUMNS`` and its session's
+    row of ``SESSION_COLUMNS``."""
+    payload = notification.payload or {}
     return MessageContext(
-        notification_id=row.id,
-        kind=row.kind,
-        channel=row.channel,
-        message_id=row.message_id,
-        calendar_sequence=row.calendar_sequence,
-        created_at=row.created_at,
-        lead_minutes=row.lead_minutes,
+        notification_id=notification.id,
+        kind=notification.kind,
+        channel=notification.channel,
+        message_id=notification.message_id,
+        calendar_sequence=notification.calendar_sequence,
+        created_at=notification.created_at,
+        lead_minutes=notification.lead_minutes,
         clinic_name=clinic_name,
-        patient_name=_full_name(row.given_name, row.family_name),
-        patient_email=row.patient_email,
-        patient_phone=row.patient_phone,
+        patient_name=_full_name(session.given_name, session.family_name),
+        patient_email=session.patient_email,
+        patient_phone=session.patient_phone,
         session=SessionFacts(
-            calendar_uid=row.calendar_uid,
-            calendar_sequence=row.calendar_sequence,
-            starts_at=_iso_time(payload.get("starts_at")) or row.starts_at,
-            ends_at=_iso_time(payload.get("ends_at")) or row.ends_at,
-            tzid=row.timezone,
-            treatment_name=row.treatment_name,
-            treatment_notice=_full_notice(row.patient_notice),
-            location_name=row.location_name,
-            location_address=row.location_address,
-            location_phone=row.location_phone,
-            location_email=row.location_email,
-            escort_name=row.escort_name or row.patient_escort_name,
+            calendar_uid=session.calendar_uid,
+            calendar_sequence=notification.calendar_sequence,
+            starts_at=_iso_time(payload.get("starts_at")) or session.starts_at,
+            ends_at=_iso_time(payload.get("ends_at")) or session.ends_at,
+            tzid=session.timezone,
+            treatment_name=session.treatment_name,
+            treatment_notice=_full_notice(session.patient_notice),
+            location_name=session.location_name,
+            location_address=session.location_address,
+            location_phone=session.location_phone,
+            location_email=session.location_email,
+            escort_name=session.escort_name or session.patient_escort_name,
         ),
     )
 

@@ -3,11 +3,13 @@
 Each batch runs in three steps so that no database transaction is open while talking to a
 mail server or SMS gateway:
 
-1. **Claim** (a short transaction): return stale claims to the queue, pick due rows
+1. **Claim** (a short transaction): one ``UPDATE ... RETURNING`` picks due rows
    (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so any number of workers on any number of
    machines take disjoint rows; on SQLite the IMMEDIATE transaction serialises claimers),
-   mark them ``sending`` with ``claimed_at``/``claimed_by`` and read everything the messages
-   need into plain data.
+   marks them ``sending`` with ``claimed_at``/``claimed_by`` and returns them; one SELECT
+   reads their sessions, and everything the messages need becomes plain data. Stale claims
+   go back to the queue first, at the start of every run and then a few times per claim
+   timeout.
 2. **Send**, outside any transaction, over mail connections kept for the whole run
    (``DISPATCH_CONNECTIONS`` of them, each in a thread of its own). A claimed batch is split
    by patient and streamed to the connections' queues, so sending goes on while the next
@@ -33,6 +35,7 @@ least once, and a resent email carries the Message-ID fixed when it was queued.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import queue
@@ -42,7 +45,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -57,8 +60,9 @@ from ..models import (
     NotificationStatus,
     Patient,
     TreatmentType,
+    UTCDateTime,
 )
-from .context import CLAIM_COLUMNS, MessageContext, context_from_row
+from .context import NOTIFICATION_COLUMNS, SESSION_COLUMNS, MessageContext, context_from_rows
 from .errors import DeliveryError
 from .mail import EmailBackend, EmailConnection, OutgoingEmail, build_email
 from .render import render_sms
@@ -149,67 +153,74 @@ class DispatchTotals:
 
 
 # --- 1. claim --------------------------------------------------------------------------
+#
+# The statements are built once and executed on the session's connection as Core
+# statements: building, compiling and running ORM statements cost more than a batch's SQL.
+
+
+def _utc_parameter(name: str) -> sa.BindParameter[dt.datetime]:
+    return sa.bindparam(name, type_=UTCDateTime())
+
+
+@functools.cache
+def _release_statement(*, max_attempts: int) -> sa.Update:
+    message = "The worker sending this stopped before finishing"
+    out_of_attempts = Notification.attempts >= max_attempts
+    stale = aliased(Notification, name="stale")
+    return (
+        sa.update(Notification)
+        .where(
+            # Rows another worker is releasing at this moment are left to it: two workers
+            # updating the same stale rows in different orders could deadlock.
+            Notification.id.in_(
+                sa.select(stale.id)
+                .where(stale.status == Status.SENDING, stale.claimed_at < _utc_parameter("cutoff"))
+                .with_for_update(skip_locked=True, of=stale)
+            )
+        )
+        .values(
+            status=sa.case((out_of_attempts, Status.FAILED.value), else_=Status.PENDING.value),
+            due_at=_utc_parameter("now"),
+            claimed_at=None,
+            last_error=sa.case(
+                (out_of_attempts, message + "; no attempts left."), else_=message + "."
+            ),
+        )
+    )
 
 
 def release_stale_claims(session: Session, *, now: dt.datetime, settings: DispatchSettings) -> int:
     """Rows left ``sending`` by a worker that died go back to the queue, due now (or fail,
     when that was their last attempt). Runs inside the claim transaction."""
-    message = "The worker sending this stopped before finishing"
-    out_of_attempts = Notification.attempts >= settings.max_attempts
-    result = cast(
-        "sa.CursorResult[Any]",
-        session.execute(
-            sa.update(Notification)
-            .where(
-                # Rows another worker is releasing at this moment are left to it: two
-                # workers updating the same stale rows in different orders could deadlock.
-                Notification.id.in_(
-                    sa.select(Notification.id)
-                    .where(
-                        Notification.status == Status.SENDING,
-                        Notification.claimed_at
-                        < now - dt.timedelta(seconds=settings.claim_timeout_seconds),
-                    )
-                    .with_for_update(skip_locked=True)
-                    .scalar_subquery()
-                )
-            )
-            .values(
-                status=sa.case((out_of_attempts, Status.FAILED.value), else_=Status.PENDING.value),
-                due_at=now,
-                claimed_at=None,
-                last_error=sa.case(
-                    (out_of_attempts, message + "; no attempts left."), else_=message + "."
-                ),
-            )
-            .execution_options(synchronize_session=False)
-        ),
+    result = session.connection().execute(
+        _release_statement(max_attempts=settings.max_attempts),
+        {"now": now, "cutoff": now - dt.timedelta(seconds=settings.claim_timeout_seconds)},
     )
     return int(result.rowcount or 0)
 
 
-def _not_worth_sending(row: Any, now: dt.datetime) -> tuple[Status, str] | None:
+def _not_worth_sending(row: Any, session_row: Any, now: dt.datetime) -> tuple[Status, str] | None:
     """A reminder is never sent for a session that was cancelled or has already begun."""
     if row.kind is not NotificationKind.REMINDER:
         return None
-    if row.appointment_status in RELEASED_STATUSES:
+    if session_row.appointment_status in RELEASED_STATUSES:
         return Status.WITHDRAWN, "The session is no longer booked."
-    if row.starts_at <= now:
+    if session_row.starts_at <= now:
         return Status.SKIPPED, "The session had started before the reminder could be sent."
     return None
 
 
-def _waiting_for_earlier(now: dt.datetime) -> sa.ColumnElement[bool]:
+def _waiting_for_earlier(row: type[Notification], now: sa.BindParameter[dt.datetime]) -> sa.Exists:
     """An earlier row about the same appointment, on the same channel, is still to be sent:
     pending (a reminder only once it is due: one waiting for its time holds nothing up) or
     being sent by some worker right now."""
-    earlier = aliased(Notification)
+    earlier = aliased(Notification, name="earlier")
     return (
         sa.exists()
         .where(
-            earlier.appointment_id == Notification.appointment_id,
-            earlier.channel == Notification.channel,
-            earlier.id < Notification.id,
+            earlier.appointment_id == row.appointment_id,
+            earlier.channel == row.channel,
+            earlier.id < row.id,
             sa.or_(
                 earlier.status == Status.SENDING,
                 sa.and_(
@@ -218,11 +229,76 @@ def _waiting_for_earlier(now: dt.datetime) -> sa.ColumnElement[bool]:
                 ),
             ),
         )
-        .correlate(Notification)
+        .correlate(row)
     )
 
 
-def _announced(session: Session, rows: Sequence[Any]) -> set[int]:
+@functools.cache
+def _claim_statement(*, batch_size: int) -> sa.Update:
+    """One UPDATE claims up to ``batch_size`` due rows and returns them. Its subquery walks
+    the (status, due_at) index and stops after ``batch_size`` rows however long the queue
+    is, locking them ``FOR UPDATE SKIP LOCKED`` on PostgreSQL."""
+    now = _utc_parameter("now")
+    due = aliased(Notification, name="due")
+    picked = (
+        sa.select(due.id)
+        .where(due.status == Status.PENDING, due.due_at <= now, ~_waiting_for_earlier(due, now))
+        .order_by(due.due_at, due.id)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True, of=due)
+    )
+    return (
+        sa.update(Notification)
+        .where(Notification.id.in_(picked))
+        .values(
+            status=Status.SENDING,
+            claimed_at=now,
+            claimed_by=sa.bindparam("worker", type_=sa.String()),
+            attempts=Notification.attempts + 1,
+        )
+        .returning(*NOTIFICATION_COLUMNS)
+    )
+
+
+@functools.cache
+def _sessions_statement() -> sa.Select[*tuple[Any, ...]]:
+    return (
+        sa.select(*SESSION_COLUMNS)
+        .join(Patient, Appointment.patient_id == Patient.id)
+        .join(Location, Appointment.location_id == Location.id)
+        .join(TreatmentType, Appointment.treatment_type_id == TreatmentType.id)
+        .where(Appointment.id.in_(sa.bindparam("ids", expanding=True)))
+    )
+
+
+@functools.cache
+def _first_sent_statement() -> sa.Select[int, Channel, int]:
+    return (
+        sa.select(Notification.appointment_id, Notification.channel, sa.func.min(Notification.id))
+        .where(
+            Notification.appointment_id.in_(sa.bindparam("ids", expanding=True)),
+            Notification.status == Status.SENT,
+        )
+        .group_by(Notification.appointment_id, Notification.channel)
+    )
+
+
+@functools.cache
+def _unclaim_statement() -> sa.Update:
+    """Claimed rows not worth sending: their verdict, and the attempt given back."""
+    return (
+        sa.update(Notification)
+        .where(Notification.id.in_(sa.bindparam("ids", expanding=True)))
+        .values(
+            status=sa.bindparam("verdict", type_=Notification.status.type),
+            last_error=sa.bindparam("reason", type_=sa.String()),
+            attempts=Notification.attempts - 1,
+            claimed_at=None,
+        )
+    )
+
+
+def _announced(connection: sa.Connection, rows: Sequence[Any]) -> set[int]:
     """The ids of those update and cancellation rows whose appointment already had a message
     delivered on the same channel: the patient's calendar has the event."""
     changes = [
@@ -232,15 +308,8 @@ def _announced(session: Session, rows: Sequence[Any]) -> set[int]:
         return set()
     first_sent = {
         (appointment_id, channel): first_id
-        for appointment_id, channel, first_id in session.execute(
-            sa.select(
-                Notification.appointment_id, Notification.channel, sa.func.min(Notification.id)
-            )
-            .where(
-                Notification.appointment_id.in_({row.appointment_id for row in changes}),
-                Notification.status == Status.SENT,
-            )
-            .group_by(Notification.appointment_id, Notification.channel)
+        for appointment_id, channel, first_id in connection.execute(
+            _first_sent_statement(), {"ids": sorted({row.appointment_id for row in changes})}
         )
     }
     return {
@@ -251,39 +320,38 @@ def _announced(session: Session, rows: Sequence[Any]) -> set[int]:
 
 
 def _claim(
-    session: Session, *, now: dt.datetime, worker: str, settings: DispatchSettings
+    session: Session,
+    *,
+    now: dt.datetime,
+    worker: str,
+    settings: DispatchSettings,
+    release: bool = True,
 ) -> tuple[list[Claimed], DispatchTotals]:
     totals = DispatchTotals()
-    totals.released = release_stale_claims(session, now=now, settings=settings)
-    # The locking query walks the (status, due_at) index and stops after batch_size rows
-    # however long the queue is; the rows' details are read afterwards.
-    ids = session.scalars(
-        sa.select(Notification.id)
-        .where(
-            Notification.status == Status.PENDING,
-            Notification.due_at <= now,
-            ~_waiting_for_earlier(now),
-        )
-        .order_by(Notification.due_at, Notification.id)
-        .limit(settings.batch_size)
-        .with_for_update(skip_locked=True, of=Notification)
-    ).all()
-    totals.examined = len(ids)
-    if not ids:
+    connection = session.connection()
+    if release:
+        totals.released = release_stale_claims(session, now=now, settings=settings)
+    rows = sorted(
+        connection.execute(
+            _claim_statement(batch_size=settings.batch_size), {"now": now, "worker": worker}
+        ),
+        key=lambda row: (row.due_at, row.id),
+    )
+    totals.examined = len(rows)
+    if not rows:
         return [], totals
-    rows = session.execute(
-        sa.select(*CLAIM_COLUMNS)
-        .join(Appointment, Notification.appointment_id == Appointment.id)
-        .join(Patient, Appointment.patient_id == Patient.id)
-        .join(Location, Appointment.location_id == Location.id)
-        .join(TreatmentType, Appointment.treatment_type_id == TreatmentType.id)
-        .where(Notification.id.in_(ids))
-        .order_by(Notification.due_at, Notification.id)
-    ).all()
-    announced = _announced(session, rows)
+    sessions = {
+        row.appointment_id: row
+        for row in connection.execute(
+            _sessions_statement(), {"ids": sorted({row.appointment_id for row in rows})}
+        )
+    }
+    announced = _announced(connection, rows)
     claimed: list[Claimed] = []
+    verdicts: dict[tuple[Status, str], list[int]] = {}
     for row in rows:
-        verdict = _not_worth_sending(row, now)
+        session_row = sessions[row.appointment_id]
+        verdict = _not_worth_sending(row, session_row, now)
         if verdict is None and row.kind is NotificationKind.CANCEL and row.id not in announced:
             verdict = (
                 Status.SKIPPED,
@@ -291,41 +359,26 @@ def _claim(
                 "calendar has nothing to cancel.",
             )
         if verdict is not None:
-            status, reason = verdict
-            session.execute(
-                sa.update(Notification)
-                .where(Notification.id == row.id)
-                .values(status=status, last_error=reason)
-                .execution_options(synchronize_session=False)
-            )
-            totals.skipped += 1
+            verdicts.setdefault(verdict, []).append(row.id)
             continue
-        context = context_from_row(row, clinic_name=settings.clinic_name)
+        context = context_from_rows(row, session_row, clinic_name=settings.clinic_name)
         if row.kind is NotificationKind.UPDATE and row.id not in announced:
             # Their invitation never arrived: this one is it (a REQUEST with the current
             # time, which a calendar adds as a new event), worded as a booking.
             context = replace(context, kind=NotificationKind.INVITE)
-        claimed.append(Claimed(context, attempts=row.attempts + 1, patient_id=row.patient_id))
-    if claimed:
-        session.execute(
-            sa.update(Notification)
-            .where(Notification.id.in_([c.context.notification_id for c in claimed]))
-            .values(
-                status=Status.SENDING,
-                claimed_at=now,
-                claimed_by=worker,
-                attempts=Notification.attempts + 1,
-            )
-            .execution_options(synchronize_session=False)
-        )
+        claimed.append(Claimed(context, attempts=row.attempts, patient_id=session_row.patient_id))
+    for (status, reason), ids in verdicts.items():
+        connection.execute(_unclaim_statement(), {"ids": ids, "verdict": status, "reason": reason})
+        totals.skipped += len(ids)
     return claimed, totals
 
 
 def claim_due(
     session: Session, *, now: dt.datetime, worker: str, settings: DispatchSettings
 ) -> tuple[list[Claimed], DispatchTotals]:
-    """Step 1 on its own, committed: lock up to ``batch_size`` due rows (``FOR UPDATE SKIP
-    LOCKED`` on PostgreSQL), mark them claimed and return what their messages need."""
+    """Step 1 on its own, committed: release stale claims, lock up to ``batch_size`` due rows
+    (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), mark them claimed and return what their
+    messages need."""
     try:
         result = _claim(session, now=now, worker=worker, settings=settings)
         session.commit()
@@ -441,9 +494,13 @@ def shares_by_patient(claimed: Sequence[Claimed], count: int) -> list[list[Claim
 class SenderPool:
     """``settings.connections`` senders, each with its own mail connection and thread, kept
     for a whole run. Claimed messages stream to them: a batch is split by patient, each
-    share queued to the least busy sender, and outcomes come back one by one, so sending
-    never stops while the next batch is claimed or the last one recorded. The work is
-    mostly waiting on sockets, which releases the GIL."""
+    share queued to the least busy sender, so sending never stops while the next batch is
+    claimed or the last one recorded. The work is mostly waiting on sockets, which releases
+    the GIL.
+
+    Outcomes pile up here until the dispatcher has something to do with them: ``collect``
+    says when to wake it (few messages left to send, or a batch worth of outcomes), and the
+    senders wake it only then. Waking it for every message cost more than the SQL."""
 
     def __init__(
         self, *, email_backend: EmailBackend, sms_backend: SmsBackend, settings: DispatchSettings
@@ -455,10 +512,12 @@ class SenderPool:
         self.queues: list[queue.SimpleQueue[tuple[Claimed, dt.datetime] | None]] = [
             queue.SimpleQueue() for _ in self.senders
         ]
-        self.results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self.load = [0] * len(self.senders)
-        self.lock = threading.Lock()
-        self.in_flight = 0
+        self.in_flight = 0  # submitted, outcome not collected yet
+        self._results: list[Outcome] = []
+        self._ready = threading.Condition()
+        self._wake_below = 0  # wake the collector once fewer messages than this are unsent,
+        self._wake_at = 0  # or once this many outcomes are waiting (0: no one is waiting)
         self.threads = [
             threading.Thread(target=self._work, args=(index,), name=f"dispatch-send-{index}")
             for index in range(len(self.senders))
@@ -467,7 +526,7 @@ class SenderPool:
             thread.start()
 
     def submit(self, claimed: list[Claimed], *, now: dt.datetime) -> None:
-        with self.lock:
+        with self._ready:
             self.in_flight += len(claimed)
             loads = list(self.load)
         for share in shares_by_patient(claimed, len(self.senders)):
@@ -475,32 +534,38 @@ class SenderPool:
                 continue
             target = min(range(len(loads)), key=loads.__getitem__)
             loads[target] += len(share)
-            with self.lock:
+            with self._ready:
                 self.load[target] += len(share)
             for item in share:
                 self.queues[target].put((item, now))
 
-    def collect(self, *, wait: float | None) -> list[Outcome]:
-        """Outcomes ready now; with ``wait``, block up to that long for the first one."""
-        outcomes: list[Outcome] = []
-        if wait is not None and self.in_flight:
-            try:
-                outcomes.append(self.results.get(timeout=wait))
-            except queue.Empty:
-                return outcomes
-        while True:
-            try:
-                outcomes.append(self.results.get_nowait())
-            except queue.Empty:
-                break
-        with self.lock:
-            self.in_flight -= len(outcomes)
-        return outcomes
+    def collect(
+        self, *, wait: float | None = None, below: int = 0, outcomes: int = 1
+    ) -> list[Outcome]:
+        """The outcomes ready now. With ``wait``, first block up to that long until fewer
+        than ``below`` messages are left unsent, ``outcomes`` outcomes are ready, or all
+        are done."""
+        with self._ready:
+            if wait is not None and not self._wanted(below, outcomes):
+                self._wake_below, self._wake_at = below, max(outcomes, 1)
+                try:
+                    self._ready.wait_for(lambda: self._wanted(below, outcomes), timeout=wait)
+                finally:
+                    self._wake_below = self._wake_at = 0
+            ready, self._results = self._results, []
+            self.in_flight -= len(ready)
+        return ready
+
+    def _wanted(self, below: int, outcomes: int) -> bool:
+        unsent = self.in_flight - len(self._results)
+        return unsent == 0 or unsent < below or len(self._results) >= outcomes
 
     def _done(self, index: int, outcome: Outcome) -> None:
-        with self.lock:
+        with self._ready:
             self.load[index] -= 1
-        self.results.put(outcome)
+            self._results.append(outcome)
+            if self._wake_at and self._wanted(self._wake_below, self._wake_at):
+                self._ready.notify()
 
     def _work(self, index: int) -> None:
         """One connection's loop: build the next email while the server works on the one
@@ -566,6 +631,19 @@ def scrub(text: str) -> str:
     return _PHONE_NUMBER.sub("<number>", text)[:500]
 
 
+@functools.cache
+def _mark_sent_statement() -> sa.Update:
+    # Sent is sent, even if a slow batch lost its claim to another worker meanwhile.
+    return (
+        sa.update(Notification)
+        .where(
+            Notification.id.in_(sa.bindparam("ids", expanding=True)),
+            Notification.status != Status.SENT,
+        )
+        .values(status=Status.SENT, sent_at=_utc_parameter("now"), claimed_at=None, last_error=None)
+    )
+
+
 def _record(
     session: Session,
     outcomes: list[Outcome],
@@ -575,15 +653,10 @@ def _record(
     settings: DispatchSettings,
 ) -> DispatchTotals:
     totals = DispatchTotals()
+    connection = session.connection()
     sent_ids = [outcome.notification_id for outcome in outcomes if outcome.error is None]
     if sent_ids:
-        # Sent is sent, even if a slow batch lost its claim to another worker meanwhile.
-        session.execute(
-            sa.update(Notification)
-            .where(Notification.id.in_(sent_ids), Notification.status != Status.SENT)
-            .values(status=Status.SENT, sent_at=now, claimed_at=None, last_error=None)
-            .execution_options(synchronize_session=False)
-        )
+        connection.execute(_mark_sent_statement(), {"ids": sent_ids, "now": now})
         totals.sent = len(sent_ids)
     for outcome in outcomes:
         if outcome.error is None:
@@ -605,7 +678,7 @@ def _record(
             values["status"] = Status.PENDING
             values["due_at"] = now + settings.retry_delay(outcome.attempts)
             totals.retrying += 1
-        session.execute(
+        connection.execute(
             sa.update(Notification)
             .where(
                 Notification.id == outcome.notification_id,
@@ -613,7 +686,6 @@ def _record(
                 Notification.claimed_by == worker,
             )
             .values(**values)
-            .execution_options(synchronize_session=False)
         )
     return totals
 
@@ -692,6 +764,10 @@ class Dispatcher:
         )
         outcomes: list[Outcome] = []  # sent but not yet recorded
         exhausted = False  # the last claim found nothing due
+        # Stale claims are looked for at the first claim of a run, then a few times per
+        # claim timeout rather than at every batch.
+        release_at: dt.datetime | None = None
+        release_every = dt.timedelta(seconds=settings.claim_timeout_seconds / 4)
         try:
             while True:
                 outcomes += senders.collect(wait=None)
@@ -711,7 +787,11 @@ class Dispatcher:
                 if not claim_more and not record_now:
                     if senders.in_flight == 0:
                         break
-                    outcomes += senders.collect(wait=1.0)
+                    outcomes += senders.collect(
+                        wait=1.0,
+                        below=0 if exhausted or stopping else settings.batch_size,
+                        outcomes=settings.batch_size - len(outcomes),
+                    )
                     continue
                 now = clock()
                 # One transaction records what was sent and claims the next batch: half
@@ -720,9 +800,16 @@ class Dispatcher:
                 try:
                     recorded = self._record(session, outcomes, now=now)
                     if claim_more:
+                        release = release_at is None or now >= release_at
                         claimed, claim_totals = _claim(
-                            session, now=now, worker=self.worker, settings=settings
+                            session,
+                            now=now,
+                            worker=self.worker,
+                            settings=settings,
+                            release=release,
                         )
+                        if release:
+                            release_at = now + release_every
                         totals.add(claim_totals)
                         totals.batches += 1 if claim_totals.examined else 0
                         exhausted = claim_totals.examined == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import logging
 import os
 import re
@@ -60,18 +61,19 @@ def build_email(context: MessageContext, *, sender: str, now: dt.datetime) -> Ou
     message_id = context.message_id or f"<{uuid.uuid4().hex}@clinic.invalid>"
     method = method_for(context.kind)
     # Encoded once, used twice (inline part and attachment).
-    ics_body = _encode_body(invitation_ics(context, sender=sender).decode("utf-8"))
-    mixed, alternative = _boundary(), _boundary()
+    ics_body = _encode_calendar(invitation_ics(context, sender=sender))
+    boundary = _boundary()
+    mixed, alternative = f"{boundary}_m", f"{boundary}_a"
 
     lines = [
-        _header("From", formataddr((context.clinic_name or sender_name, from_address), "utf-8")),
+        _address_header("From", _mailbox(context.clinic_name or sender_name, from_address)),
     ]
     if facts.location_email and facts.location_email != sender_address:
-        lines.append(_header("Sender", formataddr((sender_name, sender_address), "utf-8")))
+        lines.append(_address_header("Sender", _mailbox(sender_name, sender_address)))
     lines += [
-        _header("To", formataddr((context.patient_name, context.patient_email), "utf-8")),
+        _address_header("To", _mailbox(context.patient_name, context.patient_email)),
         _header("Subject", rendered.subject),
-        _header("Date", format_datetime(now.astimezone(dt.UTC))),
+        _header("Date", _date(now)),
         _header("Message-ID", message_id),
         _header("Auto-Submitted", "auto-generated"),
         _header("X-Clinic-Notification", str(context.notification_id)),
@@ -102,6 +104,12 @@ def build_email(context: MessageContext, *, sender: str, now: dt.datetime) -> Ou
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _date(now: dt.datetime) -> str:
+    # A batch of messages is built with one ``now``.
+    return format_datetime(now.astimezone(dt.UTC))
+
+
 def _ics_name(method: str) -> str:
     return "cancel.ics" if method == "CANCEL" else "invite.ics"
 
@@ -114,14 +122,45 @@ def _boundary() -> str:
 _MAX_LINE = 998  # RFC 5322 hard limit, excluding CRLF
 
 
+_LONGEST_WORD = 70  # a longer run of text without a space cannot be folded to fit a line
+
+
+def _plain(text: str) -> bool:
+    """ASCII whose every word fits a folded line: it can be written as is."""
+    return text.isascii() and max(map(len, text.split()), default=0) <= _LONGEST_WORD
+
+
 def _header(name: str, value: str) -> bytes:
-    """One header field, ASCII only: RFC 2047 encoded words for other text, folded at 78
-    columns. Line breaks in the value are removed, so nothing can inject a header."""
+    """One header field, ASCII only, folded at 78 columns (RFC 5322 2.1.1): other text, and
+    words too long to fold (a line may never pass 998 octets), as RFC 2047 encoded words,
+    which may be split anywhere. Line breaks in the value are removed, so nothing can
+    inject a header."""
     value = " ".join(value.split())
     if value.isascii() and len(name) + len(value) + 2 <= 78:
         return f"{name}: {value}\r\n".encode("ascii")
-    charset = "us-ascii" if value.isascii() else "utf-8"
+    charset = "us-ascii" if _plain(value) else "utf-8"
     folded = Header(value, charset, header_name=name).encode(linesep="\r\n")
+    return f"{name}: {folded}\r\n".encode("ascii")
+
+
+def _mailbox(name: str, address: str) -> str:
+    """``Name <address>`` for an address field, in ASCII (a non-ASCII name as an encoded
+    word). A name too long for one line is written as several encoded words to fold
+    between; the address itself is never split."""
+    name = " ".join(name.split())
+    mailbox = formataddr((name, address), "utf-8")
+    if max(map(len, mailbox.split()), default=0) <= _MAX_LINE - 80:
+        return mailbox
+    words = Header(name, "utf-8").encode(linesep="\r\n").split()
+    return f"{' '.join(words)} <{address}>"
+
+
+def _address_header(name: str, value: str) -> bytes:
+    """An address field folds only between words: encoded words must stay whole."""
+    value = " ".join(value.split())
+    if len(name) + len(value) + 2 <= 78:
+        return f"{name}: {value}\r\n".encode("ascii")
+    folded = Header(value, "us-ascii", header_name=name).encode(linesep="\r\n")
     return f"{name}: {folded}\r\n".encode("ascii")
 
 
@@ -136,6 +175,14 @@ def _encode_body(body: str) -> tuple[str, bytes]:
     if text.isascii() and "=_clinic_" not in text and max(map(len, text.split("\n"))) <= _MAX_LINE:
         return "7bit", canonical.encode("ascii")
     return "base64", base64.encodebytes(canonical.encode("utf-8")).replace(b"\n", b"\r\n")
+
+
+def _encode_calendar(ics: bytes) -> tuple[str, bytes]:
+    """:func:`_encode_body` for a calendar file, which ``clinic.notify.ics`` writes with CRLF
+    line ends and folded at 75 octets already."""
+    if ics.isascii() and b"=_clinic_" not in ics:
+        return "7bit", ics
+    return "base64", base64.encodebytes(ics).replace(b"\n", b"\r\n")
 
 
 def _part(content_type: str, body: tuple[str, bytes], *, disposition: str | None = None) -> bytes:

@@ -143,12 +143,23 @@ def render_email(context: MessageContext) -> RenderedEmail:
         "escort": escort_text(facts),
         "calendar_note": calendar_note(context.kind),
     }
-    environment = _environment()
+    text, html = _email_templates()
     return RenderedEmail(
-        subject=subject(context),
-        text=environment.get_template("message.txt").render(values),
-        html=environment.get_template("message.html").render(values),
+        subject=subject(context), text=_render(text, values), html=_render(html, values)
     )
+
+
+@functools.cache
+def _email_templates() -> tuple[jinja2.Template, jinja2.Template]:
+    environment = _environment()
+    return environment.get_template("message.txt"), environment.get_template("message.html")
+
+
+def _render(template: jinja2.Template, values: dict[str, object]) -> str:
+    """``template.render(values)`` without copying the environment's globals (``range``,
+    ``lipsum``...) into a fresh context for every message, which was half the time of
+    rendering one; the email templates use none of them."""
+    return "".join(template.root_render_func(template.new_context(values, shared=True)))
 
 
 # --- SMS -------------------------------------------------------------------------------

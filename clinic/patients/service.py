@@ -23,6 +23,8 @@ from ..models import (
     Series,
     SeriesStatus,
 )
+from ..scheduling import impact
+from ..scheduling.impact import FACT, Scope
 from .queries import mrn_taken
 from .validation import (
     DEFAULT_PHONE_REGION,
@@ -106,11 +108,17 @@ def update_patient(
     clean = clean_patient_input(data, today=now.date(), region=region)
     if mrn_taken(session, clean.mrn, except_id=patient_id):
         raise PatientError({"mrn": MRN_TAKEN})
+    # REMS withdrawn or the record made inactive is a fact: recorded, and the sessions it
+    # breaks go onto the Needs rebooking list (``scheduling.impact``).
+    watch = impact.watch(session, Scope(patient_ids={patient_id}), now=now)
     changed = _apply(patient, clean, now=now)
     if not changed:
         session.rollback()
         return patient
     patient.updated_at = now
+    impact.settle(
+        session, watch, change="patient.update", kind=FACT, proceed=True, actor=actor, now=now
+    )
     record_event(
         session,
         actor,

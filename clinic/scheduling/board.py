@@ -86,6 +86,11 @@ class BoardSession:
     # discharge broke a gate by override.
     check: BoardCheck | None = None
     discharge_override: str | None = None
+    # When the front desk checked the patient in and the nurse sent them home (local time),
+    # and whether they went home without a confirmed, named escort (only by an override).
+    checked_in_at: dt.datetime | None = None
+    discharged_at: dt.datetime | None = None
+    home_without_escort: bool = False
 
     @property
     def check_state(self) -> str | None:
@@ -393,7 +398,25 @@ def _board_session(
         cancel_reason=appointment.cancel_reason,
         check=(checks or {}).get(appointment.id),
         discharge_override=appointment.discharge_override_reason,
+        checked_in_at=_local(appointment.checked_in_at, tz),
+        discharged_at=_local(appointment.discharged_at, tz),
+        home_without_escort=_home_without_escort(appointment),
     )
+
+
+def _local(moment: dt.datetime | None, tz: ZoneInfo) -> dt.datetime | None:
+    return moment.astimezone(tz) if moment is not None else None
+
+
+def _home_without_escort(appointment: Appointment) -> bool:
+    """Discharged although the escort condition of the discharge gate was unmet: the same
+    test as :func:`clinic.scheduling.status.discharge` (confirmed, and a name on file)."""
+    if appointment.status != AppointmentStatus.DISCHARGED:
+        return False
+    if not appointment.treatment_type.needs_escort:
+        return False
+    named = appointment.escort_name or appointment.patient.escort_name
+    return not (appointment.escort_confirmed_at is not None and named)
 
 
 def _opening_for(location: Location, day: dt.date) -> list[tuple[dt.time, dt.time]]:

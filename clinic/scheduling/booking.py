@@ -51,6 +51,7 @@ from ..notify.outbox import (
     enqueue_cancellation,
     enqueue_update,
 )
+from . import rebooking
 from .choice import Anchors, choose_resources, first_violation, pick_prescriber
 from .errors import (
     InvalidPlan,
@@ -593,7 +594,76 @@ def reschedule(
                 now=now,
                 reminders=reminders or ReminderSettings(),
             )
+        # A moved session judged sound again comes off the Needs rebooking list.
+        rebooking.refresh(session, now=now, appointment_ids=[member.id for member, _ in placed])
         return sorted((member for member, _ in placed), key=lambda a: a.starts_at)
+
+    return run_booking_transaction(session, work)
+
+
+def reassign(
+    session: Session,
+    *,
+    appointment_id: int,
+    actor: Actor,
+    now: dt.datetime,
+    reminders: ReminderSettings | None = None,
+    settings: SchedulingSettings | None = None,
+) -> Appointment:
+    """Keep the session's time and give it another chair, monitor or prescriber where the
+    one it has can no longer take it (the one-click fix of the Needs rebooking list): each
+    is kept where still free, else the series search picks one, as a reschedule does. The
+    patient is sent the update as for any reschedule. Refused in the rule's own words when
+    nothing fits at that time (it then needs a new time)."""
+    settings = settings or DEFAULT_SETTINGS
+    now_seconds = check_now(now)
+
+    def work() -> Appointment:
+        target = _locked_appointment(session, appointment_id)
+        if target.status is not AppointmentStatus.BOOKED:
+            raise InvalidTransition(
+                "This session cannot be changed: "
+                f"{_STATUS_WORDS.get(target.status, 'it is not booked')}."
+            )
+        tz = _location_tz(session, target.location_id)
+        day = target.starts_at.astimezone(tz).date()
+        lock_for_booking(
+            session, patient_id=target.patient_id, location_id=target.location_id, days=[day]
+        )
+        snapshot = load_snapshot(
+            session,
+            location_id=target.location_id,
+            treatment_type_id=target.treatment_type_id,
+            patient_id=target.patient_id,
+            first_day=day,
+            last_day=day,
+            pad_hours=_spacing_hours(target),
+        )
+        require_bookable(snapshot)
+        [(member, choice)] = _place_moves(
+            snapshot, target, [(target, target.starts_at)], now=now_seconds, settings=settings
+        )
+        if (choice.chair_id, choice.monitor_id, choice.prescriber_id) == (
+            target.chair_id,
+            target.monitor_id,
+            target.prescriber_id,
+        ):
+            raise InvalidRequest(
+                "The session's chair, monitor and prescriber can all still take it at this "
+                "time; nothing to change."
+            )
+        _move(
+            session,
+            snapshot,
+            member,
+            choice,
+            scope="one",
+            actor=actor,
+            now=now,
+            reminders=reminders or ReminderSettings(),
+        )
+        rebooking.refresh(session, now=now, appointment_ids=[member.id])
+        return member
 
     return run_booking_transaction(session, work)
 
@@ -788,6 +858,8 @@ def cancel(
             )
         if target.series_id is not None:
             _settle_series(session, target.series_id, actor)
+        # Their Needs rebooking entries, if any, resolve as cancelled.
+        rebooking.refresh(session, now=now, appointment_ids=[m.id for m in members])
         return members
 
     return run_booking_transaction(session, work)

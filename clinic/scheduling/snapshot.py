@@ -13,6 +13,7 @@ search never writes.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
@@ -246,6 +247,8 @@ class Snapshot:
         self._longest = 0
         # The patient's own live sessions, at every location (dose spacing reads them all).
         self._own: list[Booked] = []
+        # A booked session re-checked against the world (``seen_by``) does not meet itself.
+        self._skip: int | None = None
         for appointment in booked:
             self._index(appointment)
 
@@ -264,9 +267,30 @@ class Snapshot:
         found = []
         for bucket in range((start - self._longest) // DAY, end // DAY + 1):
             for appointment in self._buckets.get(bucket, ()):
+                if appointment.id == self._skip:
+                    continue
                 if appointment.starts < end and appointment.busy_until > start:
                     found.append(appointment)
         return found
+
+    def seen_by(
+        self,
+        appointment: Booked,
+        *,
+        patient: PatientInfo,
+        own: list[Booked],
+        treatment: TreatmentInfo | None = None,
+    ) -> Snapshot:
+        """This snapshot as the re-check of one booked session sees it (the impact check):
+        without the session itself, with its patient and the patient's ``own`` live
+        sessions. Shares the loaded world; costs no query."""
+        view = copy.copy(self)
+        view.patient = patient
+        view._skip = appointment.id
+        view._own = [other for other in own if other.id != appointment.id]
+        if treatment is not None:
+            view.treatment = treatment
+        return view
 
     def add_proposal(
         self,

@@ -19,6 +19,7 @@ from ..monitoring.errors import DischargeRefused
 from ..monitoring.record import session_record
 from ..notify.outbox import withdraw_pending_reminders
 from ..notify.phone import normalise_phone
+from . import rebooking
 from .board import STATUS_LABELS
 from .errors import InvalidRequest, InvalidTransition, NotFound
 
@@ -88,6 +89,7 @@ def check_in(
     """
     appointment = _load(session, appointment_id)
     _require_status(appointment, AppointmentStatus.BOOKED, "check in")
+    rebooking.require_runnable(session, appointment, now=now)
     session_day = _local_day(appointment, appointment.starts_at)
     if _local_day(appointment, now) != session_day:
         raise InvalidTransition(
@@ -164,6 +166,7 @@ def start_treatment(
 ) -> Appointment:
     appointment = _load(session, appointment_id)
     _require_status(appointment, AppointmentStatus.CHECKED_IN, "start treatment")
+    rebooking.require_runnable(session, appointment, now=now)
     gates.check_treatment_start(session, appointment, now=now)
     session_record(session, appointment).treatment_started_at = now
     appointment.status = AppointmentStatus.IN_TREATMENT

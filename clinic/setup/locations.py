@@ -27,6 +27,8 @@ from ..models import (
 )
 from ..notify.phone import normalise_phone
 from ..patients import normalise_email
+from ..scheduling import impact
+from ..scheduling.impact import CHOICE, Scope
 from ..scheduling.shifts import local_instant
 from .common import (
     WEEKDAYS,
@@ -91,8 +93,16 @@ def _clean_location(
 
 
 def save_location(
-    session: Session, *, location_id: int | None, data: LocationInput, actor: Actor
+    session: Session,
+    *,
+    location_id: int | None,
+    data: LocationInput,
+    actor: Actor,
+    now: dt.datetime,
+    proceed: bool = False,
 ) -> Location:
+    """Add or change a location; deactivating one with sessions booked is an impact
+    choice (refused with the sessions unless ``proceed``)."""
     values = _clean_location(session, data, location_id)
     if location_id is None:
         location = Location(**values)
@@ -105,9 +115,19 @@ def save_location(
             raise SetupError(
                 {"timezone": "This location has sessions booked; its time zone cannot change."}
             )
+        watch = impact.watch(session, Scope(location_ids={location.id}), now=now)
         changed = apply_changes(location, values)
         if not changed:
             return location
+        impact.settle(
+            session,
+            watch,
+            change="location.update",
+            kind=CHOICE,
+            proceed=proceed,
+            actor=actor,
+            now=now,
+        )
         audit(
             session,
             actor,
@@ -142,9 +162,16 @@ class OpeningInterval:
 
 
 def set_opening_hours(
-    session: Session, *, location_id: int, intervals: Sequence[OpeningInterval], actor: Actor
+    session: Session,
+    *,
+    location_id: int,
+    intervals: Sequence[OpeningInterval],
+    actor: Actor,
+    now: dt.datetime,
+    proceed: bool = False,
 ) -> Location:
-    """Replace the weekly opening hours. A day without intervals is a closed day."""
+    """Replace the weekly opening hours. A day without intervals is a closed day. Hours
+    that leave booked sessions outside them are refused with the list unless ``proceed``."""
     location = get_or_fail(session, Location, location_id, "location")
     errors: dict[str, str] = {}
     by_day: dict[int, list[OpeningInterval]] = {}
@@ -164,12 +191,16 @@ def set_opening_hours(
                 errors[f"day{weekday}"] = f"{WEEKDAYS[weekday]}: the two opening times overlap."
     if errors:
         raise SetupError(errors)
+    watch = impact.watch(session, Scope(location_ids={location.id}), now=now)
     location.opening_hours.clear()
     session.flush()
     for interval in sorted(intervals, key=lambda i: (i.weekday, i.opens)):
         location.opening_hours.append(
             OpeningHours(weekday=interval.weekday, opens=interval.opens, closes=interval.closes)
         )
+    impact.settle(
+        session, watch, change="location.hours", kind=CHOICE, proceed=proceed, actor=actor, now=now
+    )
     audit(
         session,
         actor,
@@ -190,7 +221,10 @@ def add_closure(
     reason: str,
     actor: Actor,
     now: dt.datetime,
+    proceed: bool = False,
 ) -> Closure:
+    """Close a day; sessions booked on it are listed and the closure refused unless
+    ``proceed`` (they then go onto the Needs rebooking list)."""
     location = get_or_fail(session, Location, location_id, "location")
     errors: dict[str, str] = {}
     reason = clean_text(reason, 200)
@@ -205,24 +239,21 @@ def add_closure(
             sa.select(Closure.id).where(Closure.location_id == location_id, Closure.date == date)
         ):
             errors["date"] = "The location is already closed on this day."
-        else:
-            booked = sessions_between(
-                session,
-                location_id=location_id,
-                start=local_instant(date, dt.time(0), location.tz),
-                end=local_instant(date + dt.timedelta(days=1), dt.time(0), location.tz),
-            )
-            if booked:
-                errors["date"] = (
-                    f"{booked} session(s) are booked on this day; reschedule or cancel them "
-                    "before closing."
-                )
     if errors:
         raise SetupError(errors)
     assert date is not None
+    scope = Scope(
+        location_ids={location_id},
+        since=local_instant(date, dt.time(0), location.tz),
+        until=local_instant(date + dt.timedelta(days=1), dt.time(0), location.tz),
+    )
+    watch = impact.watch(session, scope, now=now)
     closure = Closure(location_id=location_id, date=date, reason=reason)
     session.add(closure)
     session.flush()
+    impact.settle(
+        session, watch, change="closure.create", kind=CHOICE, proceed=proceed, actor=actor, now=now
+    )
     audit(
         session,
         actor,
@@ -235,9 +266,11 @@ def add_closure(
     return closure
 
 
-def remove_closure(session: Session, *, closure_id: int, actor: Actor) -> int:
+def remove_closure(session: Session, *, closure_id: int, actor: Actor, now: dt.datetime) -> int:
     """Reopen the day; returns the location id."""
     closure = get_or_fail(session, Closure, closure_id, "closure")
+    location_id = closure.location_id
+    watch = impact.watch(session, Scope(location_ids={location_id}), now=now)
     audit(
         session,
         actor,
@@ -247,8 +280,11 @@ def remove_closure(session: Session, *, closure_id: int, actor: Actor) -> int:
         f"location {closure.location_id} reopened {closure.date}",
     )
     session.delete(closure)
+    impact.settle(
+        session, watch, change="closure.delete", kind=CHOICE, proceed=True, actor=actor, now=now
+    )
     session.commit()
-    return closure.location_id
+    return location_id
 
 
 def sessions_between(
@@ -286,7 +322,11 @@ def save_chair(
     capabilities: Sequence[str],
     active: bool,
     actor: Actor,
+    now: dt.datetime,
+    proceed: bool = False,
 ) -> Chair:
+    """Add or change a chair; taking it out of service or removing a capability its
+    sessions need is refused with the sessions unless ``proceed``."""
     get_or_fail(session, Location, location_id, "location")
     errors: dict[str, str] = {}
     label = clean_text(label, 40)
@@ -315,9 +355,19 @@ def save_chair(
         audit(session, actor, "chair.create", "chair", chair.id)
     else:
         chair = get_or_fail(session, Chair, chair_id, "chair")
+        watch = impact.watch(session, Scope(chair_ids={chair.id}), now=now)
         changed = apply_changes(chair, values)
         if not changed:
             return chair
+        impact.settle(
+            session,
+            watch,
+            change="chair.update",
+            kind=CHOICE,
+            proceed=proceed,
+            actor=actor,
+            now=now,
+        )
         audit(session, actor, "chair.update", "chair", chair.id, "changed: " + ", ".join(changed))
     commit_or_conflict(session, {"label": "This location already has a chair with this label."})
     return chair
@@ -332,11 +382,12 @@ def add_chair_block(
     reason: str,
     actor: Actor,
     now: dt.datetime,
+    proceed: bool = False,
 ) -> ChairBlock:
     """Take a chair out of service. Naive datetimes are the location's wall-clock time.
 
-    Refused while live sessions sit in the window: they must be moved first, or the block
-    would silently leave patients booked into a broken chair.
+    Sessions booked in the chair in the window are listed and the block refused unless
+    ``proceed``: it would otherwise leave patients booked into a broken chair unnoticed.
     """
     chair = get_or_fail(session, Chair, chair_id, "chair")
     tz = chair.location.tz
@@ -356,17 +407,19 @@ def add_chair_block(
         raise SetupError({"ends_at": "The end must be after the start."})
     if end <= now:
         raise SetupError({"ends_at": "This window is already over."})
-    booked = sessions_between(session, start=start, end=end, chair_id=chair_id)
-    if booked:
-        raise SetupError(
-            {
-                "starts_at": f"{booked} session(s) are booked in this chair in that window; "
-                "move them to another chair first."
-            }
-        )
+    watch = impact.watch(session, Scope(chair_ids={chair_id}, since=start, until=end), now=now)
     block = ChairBlock(chair_id=chair_id, starts_at=start, ends_at=end, reason=reason)
     session.add(block)
     session.flush()
+    impact.settle(
+        session,
+        watch,
+        change="chair_block.create",
+        kind=CHOICE,
+        proceed=proceed,
+        actor=actor,
+        now=now,
+    )
     audit(
         session, actor, "chair_block.create", "chair_block", block.id, f"chair {chair_id} blocked"
     )
@@ -374,9 +427,11 @@ def add_chair_block(
     return block
 
 
-def remove_chair_block(session: Session, *, block_id: int, actor: Actor) -> int:
+def remove_chair_block(session: Session, *, block_id: int, actor: Actor, now: dt.datetime) -> int:
     """Put the chair back in service for that window; returns the chair id."""
     block = get_or_fail(session, ChairBlock, block_id, "out-of-service block")
+    chair_id = block.chair_id
+    watch = impact.watch(session, Scope(chair_ids={chair_id}), now=now)
     audit(
         session,
         actor,
@@ -386,5 +441,14 @@ def remove_chair_block(session: Session, *, block_id: int, actor: Actor) -> int:
         f"chair {block.chair_id} block removed",
     )
     session.delete(block)
+    impact.settle(
+        session,
+        watch,
+        change="chair_block.delete",
+        kind=CHOICE,
+        proceed=True,
+        actor=actor,
+        now=now,
+    )
     session.commit()
-    return block.chair_id
+    return chair_id

@@ -49,6 +49,10 @@ def get_chair(session: Session, *, chair_id: int) -> Chair:
     return _get(session, Chair, chair_id, "chair")
 
 
+def get_staff(session: Session, *, staff_id: int) -> Staff:
+    return _get(session, Staff, staff_id, "staff member")
+
+
 def get_certification(session: Session, *, certification_id: int) -> Certification:
     return _get(session, Certification, certification_id, "certification")
 

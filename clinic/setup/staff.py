@@ -13,8 +13,6 @@ from sqlalchemy.orm import Session
 
 from ..audit import Actor
 from ..models import (
-    LIVE_STATUSES,
-    Appointment,
     Certification,
     Location,
     Shift,
@@ -24,6 +22,8 @@ from ..models import (
     TimeOff,
 )
 from ..patients import normalise_email
+from ..scheduling import impact
+from ..scheduling.impact import CHOICE, FACT, Scope
 from ..scheduling.shifts import SHIFT_HORIZON_DAYS, materialize_shifts
 from .common import (
     WEEKDAYS,
@@ -37,7 +37,6 @@ from .common import (
     local_to_utc,
     require_text,
 )
-from .locations import sessions_between
 
 
 def save_staff(
@@ -49,7 +48,10 @@ def save_staff(
     role: str,
     active: bool,
     actor: Actor,
+    now: dt.datetime,
 ) -> Staff:
+    """Add or change a staff member. Leaving (deactivated) or a changed role is a fact: it
+    is recorded, and the sessions it breaks go onto the Needs rebooking list."""
     errors: dict[str, str] = {}
     name = clean_text(name, 120)
     require_text(errors, "name", name, "name", 120)
@@ -78,9 +80,13 @@ def save_staff(
         audit(session, actor, "staff.create", "staff", member.id)
     else:
         member = get_or_fail(session, Staff, staff_id, "staff member")
+        watch = impact.watch(session, Scope(staff_ids={member.id}), now=now)
         changed = apply_changes(member, values)
         if not changed:
             return member
+        impact.settle(
+            session, watch, change="staff.update", kind=FACT, proceed=True, actor=actor, now=now
+        )
         audit(session, actor, "staff.update", "staff", member.id, "changed: " + ", ".join(changed))
     commit_or_conflict(session, {"email": "Another staff member has this email address."})
     return member
@@ -96,7 +102,10 @@ def save_certification(
     valid_from: dt.date | None,
     expires_on: dt.date | None,
     actor: Actor,
+    now: dt.datetime,
 ) -> Certification:
+    """A certification is a fact: a shortened one is recorded, and the sessions it no
+    longer covers go onto the Needs rebooking list."""
     get_or_fail(session, Staff, staff_id, "staff member")
     errors: dict[str, str] = {}
     kind = clean_text(kind, 40).upper().replace(" ", "_")
@@ -113,6 +122,7 @@ def save_certification(
     if errors:
         raise SetupError(errors)
     values = {"kind": kind, "number": number, "valid_from": valid_from, "expires_on": expires_on}
+    watch = impact.watch(session, Scope(staff_ids={staff_id}), now=now)
     if certification_id is None:
         certification = Certification(staff_id=staff_id, **values)
         session.add(certification)
@@ -140,13 +150,21 @@ def save_certification(
             certification.id,
             "changed: " + ", ".join(changed),
         )
+    impact.settle(
+        session, watch, change="certification.save", kind=FACT, proceed=True, actor=actor, now=now
+    )
     session.commit()
     return certification
 
 
-def remove_certification(session: Session, *, certification_id: int, actor: Actor) -> int:
-    """Returns the staff id."""
+def remove_certification(
+    session: Session, *, certification_id: int, actor: Actor, now: dt.datetime
+) -> int:
+    """A fact: recorded, and the sessions it covered go onto the Needs rebooking list.
+    Returns the staff id."""
     certification = get_or_fail(session, Certification, certification_id, "certification")
+    staff_id = certification.staff_id
+    watch = impact.watch(session, Scope(staff_ids={staff_id}), now=now)
     audit(
         session,
         actor,
@@ -156,8 +174,17 @@ def remove_certification(session: Session, *, certification_id: int, actor: Acto
         f"staff {certification.staff_id} certification {certification.id} removed",
     )
     session.delete(certification)
+    impact.settle(
+        session,
+        watch,
+        change="certification.delete",
+        kind=FACT,
+        proceed=True,
+        actor=actor,
+        now=now,
+    )
     session.commit()
-    return certification.staff_id
+    return staff_id
 
 
 def add_shift_template(
@@ -213,6 +240,7 @@ def add_shift_template(
         raise SetupError(
             {"starts": f"This overlaps another {WEEKDAYS[weekday]} shift of the same person."}
         )
+    watch = impact.watch(session, Scope(staff_ids={staff_id}), now=now)
     template = ShiftTemplate(
         staff_id=staff_id,
         location_id=location_id,
@@ -238,41 +266,40 @@ def add_shift_template(
         template.id,
         f"staff {staff_id} weekly shift {template.id} added ({added} shifts)",
     )
+    impact.settle(
+        session,
+        watch,
+        change="shift_template.create",
+        kind=CHOICE,
+        proceed=True,
+        actor=actor,
+        now=now,
+    )
     session.commit()
     return template
 
 
 def remove_shift_template(
-    session: Session, *, template_id: int, actor: Actor, now: dt.datetime
+    session: Session,
+    *,
+    template_id: int,
+    actor: Actor,
+    now: dt.datetime,
+    proceed: bool = False,
 ) -> int:
     """End a weekly shift: its future shifts go; past ones stay as the record of who worked.
 
-    Refused while the person monitors live sessions in those future shifts. Returns the
-    staff id.
+    Sessions that need the person (as monitor or prescriber) in those shifts are listed and
+    the removal refused unless ``proceed``. Returns the staff id.
     """
     template = get_or_fail(session, ShiftTemplate, template_id, "weekly shift")
+    staff_id = template.staff_id
+    watch = impact.watch(session, Scope(staff_ids={staff_id}), now=now)
     future = list(
         session.scalars(
             sa.select(Shift).where(Shift.template_id == template_id, Shift.starts_at >= now)
         )
     )
-    conditions = [
-        sa.and_(Appointment.starts_at < shift.ends_at, Appointment.ends_at > shift.starts_at)
-        for shift in future
-    ]
-    if conditions:
-        booked = session.scalar(
-            sa.select(sa.func.count(Appointment.id)).where(
-                Appointment.monitor_id == template.staff_id,
-                Appointment.status.in_(LIVE_STATUSES),
-                sa.or_(*conditions),
-            )
-        )
-        if booked:
-            raise SetupError(
-                f"{booked} booked session(s) rely on this person during these shifts; "
-                "move them to another monitor first."
-            )
     for shift in future:
         session.delete(shift)
     audit(
@@ -284,8 +311,17 @@ def remove_shift_template(
         f"staff {template.staff_id} weekly shift {template.id} removed ({len(future)} shifts)",
     )
     session.delete(template)
+    impact.settle(
+        session,
+        watch,
+        change="shift_template.delete",
+        kind=CHOICE,
+        proceed=proceed,
+        actor=actor,
+        now=now,
+    )
     session.commit()
-    return template.staff_id
+    return staff_id
 
 
 def staff_timezone(session: Session, staff_id: int) -> ZoneInfo:
@@ -310,10 +346,13 @@ def add_time_off(
     ends_at: dt.datetime | None,
     reason: str,
     actor: Actor,
+    now: dt.datetime,
+    proceed: bool = False,
 ) -> TimeOff:
     """Record leave. Naive datetimes are in the person's location's wall-clock time.
 
-    Refused while they monitor live sessions in the window: those need a new monitor first.
+    Sessions that need the person (as monitor or prescriber) in the window are listed and
+    the leave refused unless ``proceed``; they then go onto the Needs rebooking list.
     """
     get_or_fail(session, Staff, staff_id, "staff member")
     errors: dict[str, str] = {}
@@ -331,17 +370,20 @@ def add_time_off(
     start, end = local_to_utc(starts_at, tz), local_to_utc(ends_at, tz)
     if end <= start:
         raise SetupError({"ends_at": "The end must be after the start."})
-    booked = sessions_between(session, start=start, end=end, monitor_id=staff_id)
-    if booked:
-        raise SetupError(
-            {
-                "starts_at": f"{booked} booked session(s) have this person as monitor in that "
-                "window; move them to another monitor first."
-            }
-        )
+    scope = Scope(staff_ids={staff_id}, since=start, until=end)
+    watch = impact.watch(session, scope, now=now)
     time_off = TimeOff(staff_id=staff_id, starts_at=start, ends_at=end, reason=reason)
     session.add(time_off)
     session.flush()
+    impact.settle(
+        session,
+        watch,
+        change="time_off.create",
+        kind=CHOICE,
+        proceed=proceed,
+        actor=actor,
+        now=now,
+    )
     audit(
         session,
         actor,
@@ -354,9 +396,11 @@ def add_time_off(
     return time_off
 
 
-def remove_time_off(session: Session, *, time_off_id: int, actor: Actor) -> int:
+def remove_time_off(session: Session, *, time_off_id: int, actor: Actor, now: dt.datetime) -> int:
     """Returns the staff id."""
     time_off = get_or_fail(session, TimeOff, time_off_id, "time off")
+    staff_id = time_off.staff_id
+    watch = impact.watch(session, Scope(staff_ids={staff_id}), now=now)
     audit(
         session,
         actor,
@@ -366,5 +410,8 @@ def remove_time_off(session: Session, *, time_off_id: int, actor: Actor) -> int:
         f"staff {time_off.staff_id} time off removed",
     )
     session.delete(time_off)
+    impact.settle(
+        session, watch, change="time_off.delete", kind=CHOICE, proceed=True, actor=actor, now=now
+    )
     session.commit()
-    return time_off.staff_id
+    return staff_id

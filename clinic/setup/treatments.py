@@ -5,6 +5,7 @@ Each function validates first, applies the change, audits it and commits once.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from ..models import (
     Route,
     TreatmentType,
 )
+from ..scheduling import impact
+from ..scheduling.impact import CHOICE, Scope
 from .common import (
     SetupError,
     apply_changes,
@@ -73,8 +76,17 @@ def parse_certification_kinds(raw: Sequence[str] | str) -> list[str]:
 
 
 def save_treatment_type(
-    session: Session, *, treatment_type_id: int | None, data: TreatmentTypeInput, actor: Actor
+    session: Session,
+    *,
+    treatment_type_id: int | None,
+    data: TreatmentTypeInput,
+    actor: Actor,
+    now: dt.datetime,
+    proceed: bool = False,
 ) -> TreatmentType:
+    """Add or change a treatment type. A change its booked sessions no longer meet (a
+    capability, certification, prescriber, REMS or ratio, its durations, deactivation) is
+    refused with those sessions unless ``proceed``."""
     errors: dict[str, str] = {}
     name = clean_text(data.name, 120)
     require_text(errors, "name", name, "treatment name", 120)
@@ -135,9 +147,19 @@ def save_treatment_type(
         audit(session, actor, "treatment_type.create", "treatment_type", treatment_type.id)
     else:
         treatment_type = get_or_fail(session, TreatmentType, treatment_type_id, "treatment type")
+        watch = impact.watch(session, Scope(treatment_type_ids={treatment_type.id}), now=now)
         changed = apply_changes(treatment_type, values)
         if not changed:
             return treatment_type
+        impact.settle(
+            session,
+            watch,
+            change="treatment_type.update",
+            kind=CHOICE,
+            proceed=proceed,
+            actor=actor,
+            now=now,
+        )
         audit(
             session,
             actor,

@@ -39,6 +39,58 @@
       });
     });
 
+    // Phone: the top menu folds behind its button (CSS shows the button on narrow screens).
+    document.querySelectorAll(".menu-button").forEach(function (button) {
+      var header = button.closest(".topbar");
+      header.classList.add("menu-folds");
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var open = button.getAttribute("aria-expanded") !== "true";
+        button.setAttribute("aria-expanded", open ? "true" : "false");
+        header.classList.toggle("menu-open", open);
+      });
+    });
+
+    // Narrow screens: a table wider than its box becomes stacked rows (ui.css,
+    // "table.stacked"), each cell labelled with its column's name; one that fits stays a
+    // table. A table with data-no-stack keeps its grid (and scrolls inside its box).
+    var tables = [];
+    document.querySelectorAll("main table").forEach(function (table) {
+      if (table.hasAttribute("data-no-stack") || !table.tHead || !table.tHead.rows.length) { return; }
+      var names = [];
+      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (head) {
+        for (var i = 0; i < head.colSpan; i++) { names.push(head.textContent.trim()); }
+      });
+      Array.prototype.forEach.call(table.tBodies, function (body) {
+        Array.prototype.forEach.call(body.rows, function (row) {
+          var column = 0;
+          Array.prototype.forEach.call(row.cells, function (cell) {
+            if (cell.colSpan === 1 && names[column]) { cell.setAttribute("data-label", names[column]); }
+            column += cell.colSpan;
+          });
+        });
+      });
+      table.classList.add("labelled");
+      tables.push(table);
+    });
+    function stackWideTables() {
+      tables.forEach(function (table) {
+        table.classList.remove("stacked");
+        var box = table.parentElement, style = window.getComputedStyle(box);
+        var room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        if (table.offsetWidth > room + 1) { table.classList.add("stacked"); }
+      });
+    }
+    if (tables.length) {
+      var pending = false;
+      stackWideTables();
+      window.addEventListener("resize", function () {
+        if (pending) { return; }
+        pending = true;
+        window.requestAnimationFrame(function () { pending = false; stackWideTables(); });
+      });
+    }
+
     // Wizard: show the protocol or the custom-pattern fields for the chosen mode.
     var modes = document.querySelectorAll("[data-toggle-mode]");
     function showMode() {

@@ -14,16 +14,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import Blueprint, flash, redirect
+from flask import Blueprint, flash, redirect, request
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from ..errors import DomainError, Invalid, NotFound
+from ..scheduling.impact import ImpactConflict
 from .formtools import apply_errors
 
 T = TypeVar("T")
 
 INVALID_FORM = "Please correct the highlighted fields."
+# The hidden field of the impact confirm page (``templates/impact/confirm.html``).
+IMPACT_CONFIRMED = "impact_confirmed"
+
+
+def impact_confirmed() -> bool:
+    """Did the admin confirm the change on the page listing the sessions it affects?"""
+    return request.form.get(IMPACT_CONFIRMED) == "1"
 
 
 def show_refusal(form: FlaskForm | None, error: DomainError) -> None:
@@ -47,10 +55,11 @@ class Refusal:
 
 def attempt(form: FlaskForm | None, call: Callable[[], T]) -> T | Refusal:
     """Run one service; a refusal is flashed (fields placed on ``form``) and returned as a
-    ``Refusal`` for the view to re-render with. ``NotFound`` goes on to the 404 handler."""
+    ``Refusal`` for the view to re-render with. ``NotFound`` goes on to the 404 handler, and
+    a change the impact check lists sessions for to its confirm page (``web/errors.py``)."""
     try:
         return call()
-    except NotFound:
+    except (NotFound, ImpactConflict):
         raise
     except DomainError as error:
         show_refusal(form, error)

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 from ..clock import now as clock_now
 from ..extensions import db
 from ..permissions import Permission
+from ..scheduling import rebooking
 from ..scheduling.board import (
     DayBoard,
     list_locations,
@@ -88,6 +89,7 @@ def day() -> str:
     return render_template(
         "board/day.html",
         board=board,
+        rebooking_flags=rebooking.flagged(db.session(), [s.appointment_id for s in board.sessions]),
         axis=Axis(board.window_start, board.window_end),
         phase_spans=phase_spans,
         closed=closed_intervals(board),

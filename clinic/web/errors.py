@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import Flask, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -10,7 +11,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import DomainError, NotFound
-from .answers import refusal_page
+from ..scheduling.impact import ImpactConflict
+from .answers import IMPACT_CONFIRMED, refusal_page
 from .formtools import safe_return_url
 
 log = logging.getLogger("clinic.web")
@@ -31,7 +33,10 @@ def register_errorhandlers(app: Flask) -> None:
     def domain_error(error: DomainError) -> ResponseReturnValue:
         """A refusal no form page answered: a record that is gone is a 404 page; a refused
         button press is flashed and sent back to its blueprint's page; anything else shows
-        the refusal's sentence on the error page with the refusal's status."""
+        the refusal's sentence on the error page with the refusal's status. A change the
+        impact check refused lists the sessions it affects and asks to confirm it."""
+        if isinstance(error, ImpactConflict) and request.method == "POST":
+            return confirm_impact(error)
         back = refusal_page(request.blueprint) if request.method == "POST" else None
         missing = isinstance(error, NotFound)
         if back is not None and (back.not_found_too or not missing):
@@ -68,6 +73,29 @@ def register_errorhandlers(app: Flask) -> None:
         return render_template(
             "error.html", code=500, title="Something went wrong", message=GENERIC_MESSAGES[500]
         ), 500
+
+
+def confirm_impact(error: ImpactConflict) -> ResponseReturnValue:
+    """The confirm step: the affected sessions with each reason, and the submitted form again
+    (hidden, with a fresh CSRF token) to send with the confirmation; or go back."""
+    replay = [
+        (name, value)
+        for name, values in request.form.lists()
+        if name not in ("csrf_token", IMPACT_CONFIRMED)
+        for value in values
+    ]
+    referrer = urlsplit(request.referrer or "")
+    same_site = referrer.netloc == request.host and referrer.path.startswith("/")
+    back = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return render_template(
+        "impact/confirm.html",
+        error=error,
+        affected=error.affected,
+        replay=replay,
+        action=request.path,
+        confirm_field=IMPACT_CONFIRMED,
+        back=back if same_site else url_for("main.home"),
+    ), error.status
 
 
 GENERIC_MESSAGES = {

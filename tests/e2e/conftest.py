@@ -9,10 +9,12 @@ Without Playwright or Chromium the tests skip with the reason, unless CLINIC_REQ
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,9 @@ from clinic.clock import FixedClock, set_clock
 from tests.builders import NOW
 from tests.testapp import base_config, migrate_to_head
 
-CHROMIUM = os.environ.get("CLINIC_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("CLINIC_BROWSER") or os.environ.get(
+    "CLINIC_CHROMIUM", "/usr/bin/chromium"
+)
 REQUIRE_BROWSER = os.environ.get("CLINIC_REQUIRE_BROWSER") == "1"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM_ARGS = [
@@ -69,19 +73,20 @@ class LiveServer:
     clock: FixedClock
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+@contextmanager
+def serve(folder: Path, now: dt.datetime = NOW) -> Iterator[LiveServer]:
+    """The app on a free port, on a migrated SQLite file in ``folder``, its clock at ``now``."""
     from werkzeug.serving import make_server
 
     from clinic import create_app
     from clinic.extensions import db
 
-    database_url = f"sqlite:///{tmp_path / 'e2e.db'}"
-    migrate_to_head(database_url, tmp_path)
-    config = base_config(database_url, tmp_path)
+    database_url = f"sqlite:///{folder / 'e2e.db'}"
+    migrate_to_head(database_url, folder)
+    config = base_config(database_url, folder)
     config["TESTING"] = False  # behave as deployed: real CSRF, real sessions
     app = create_app(config)
-    clock = FixedClock(NOW)
+    clock = FixedClock(now)
     set_clock(app, clock)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
@@ -95,6 +100,12 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
             db.session.remove()
             for engine in db.engines.values():
                 engine.dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    with serve(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture
@@ -112,3 +123,8 @@ def page(browser: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert not errors, f"browser errors: {errors}"
+
+
+# Every page of the app, crawled once per session (tests/e2e/site.py): the layout and the
+# accessibility tests walk it.
+from tests.e2e.site import site  # noqa: E402, F401

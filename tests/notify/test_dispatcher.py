@@ -16,6 +16,7 @@ from clinic.notify.dispatcher import DispatchSettings, claim_due
 from clinic.notify.outbox import ReminderSettings, enqueue_booking
 from tests.builders import NOW, MinimalClinic, make_contactable_patient
 from tests.notify.conftest import smtp_dispatcher
+from tests.unit.querycount import recorded_statements
 
 NO_REMINDERS = ReminderSettings(email_hours=(), sms_hours=())
 
@@ -163,6 +164,22 @@ def test_smtp_connections_are_reused_for_a_whole_run(session, smtp_sink, tmp_pat
     assert len(smtp_sink.received) == 120
     assert len({m["Message-ID"] for m in smtp_sink.collector.messages()}) == 120
     assert len(smtp_sink.collector.connections()) == connections
+
+
+def test_a_batch_costs_the_same_few_statements_however_many_messages_it_holds(
+    session, smtp_sink, tmp_path
+):
+    dispatcher = smtp_dispatcher(smtp_sink, tmp_path, batch_size=50)
+    counts = []
+    for count in (2, 40):
+        book(session, count, sms_opt_in=False)
+        with recorded_statements(session.get_bind()) as statements:
+            assert dispatcher.run(session, clock=FixedClock(NOW)).sent == count
+        counts.append(len(statements))
+    # Release stale claims, claim (one UPDATE ... RETURNING), read the sessions; claim
+    # again while sending (nothing left); record the sent and claim once more (a message
+    # that waited for one of them would be due now); and the three BEGINs.
+    assert counts[0] == counts[1] <= 9, counts
 
 
 def test_the_dispatch_job_writes_eml_files_to_the_outbox(app, clock, tmp_path):

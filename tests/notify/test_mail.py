@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+from dataclasses import replace
 
 import pytest
 
@@ -17,6 +18,7 @@ from clinic.notify.mail import (
     build_email,
     email_backend_from_config,
 )
+from clinic.notify.render import subject
 from tests.builders import NOW
 from tests.notify.smtp_sink import PASSWORD, USERNAME, SmtpSink
 
@@ -76,6 +78,49 @@ def test_email_has_text_html_and_calendar_parts(kind, method):
     assert parsed["To"] == "Olivia Garcia <olivia@example.com>"
     assert "riverside@clinic.example" in parsed["From"]
     assert parsed["Sender"] == SENDER
+
+
+@pytest.mark.parametrize(
+    "long",
+    [
+        {"treatment_name": "Ketamine" * 150},  # one 1,200-character word in the subject
+        {"location_name": "Ríverside Clinic " * 80},  # non-ASCII, in every part
+        {"treatment_notice": f"{NO_DRIVING_NOTICE} " * 40},  # a 4,000-character body line
+        {"patient_name": "Zoë " + "N" * 1200},  # a display name with no space to fold at
+    ],
+    ids=["word", "non-ascii", "body-line", "name"],
+)
+def test_no_line_passes_998_octets_and_every_part_decodes(long):
+    """RFC 5322 2.1.1: a line is at most 998 octets. The message is 7-bit (no 8BITMIME is
+    asked for): long or non-ASCII text travels as encoded words or base64 and decodes back
+    to what was written."""
+    base = context()
+    facts = {key: value for key, value in long.items() if key != "patient_name"}
+    message_context = replace(
+        base,
+        patient_name=long.get("patient_name", base.patient_name),
+        session=replace(base.session, **facts),
+    )
+    data = build_email(message_context, sender=SENDER, now=NOW).data
+    lines = data.split(b"\r\n")
+    assert data.isascii()
+    assert data.count(b"\n") == data.count(b"\r\n")
+    assert max(len(line) for line in lines) <= 998
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert not parsed.defects
+    assert str(parsed["Subject"]) == subject(message_context)
+    text = parsed.get_payload()[0].get_payload()[0]
+    assert not text.defects
+    body = text.get_content()
+    for value in long.values():
+        if "patient_name" not in long:
+            assert " ".join(value.split()) in " ".join(body.split())
+    if "patient_name" in long:
+        # Mail readers join adjacent encoded words (RFC 2047 6.2); Python's parser keeps a
+        # space between them in an address, so compare without spaces.
+        (address,) = parsed["To"].addresses
+        assert address.display_name.replace(" ", "") == long["patient_name"].replace(" ", "")
+        assert address.addr_spec == "olivia@example.com"
 
 
 def test_email_to_a_patient_without_address_fails_permanently():

@@ -70,10 +70,13 @@ def test_the_trail_lists_newest_first_with_ids_not_details(client, login, trail)
     response = client.get("/audit/")
     assert response.status_code == 200
     rows = audit_rows(response)
-    # The admin's own login is the newest entry.
+    # The admin's own login is the newest: password, enrolment of the second factor, login.
     assert "auth.login" in rows[0]
-    assert "patient.view" in rows[1] and "nina" in rows[1]
-    assert len(rows) == 5
+    assert "auth.two_factor_enrol" in rows[1]
+    assert "auth.two_factor_enrol_start" in rows[2]
+    assert "auth.password_ok" in rows[3]
+    assert "patient.view" in rows[4] and "nina" in rows[4]
+    assert len(rows) == 8
 
 
 def test_search_by_user(client, login, trail):

@@ -62,10 +62,8 @@ def logged_in(app: Flask, role: Role) -> ClinicClient:
     with app.app_context():
         make_user(db.session, f"range-{role.value}", role)
     client: Any = app.test_client()
-    response = client.post(
-        "/login", data={"username": f"range-{role.value}", "password": TEST_PASSWORD}
-    )
-    assert response.status_code == 302
+    client.log_in(f"range-{role.value}", TEST_PASSWORD)
+    assert client.is_logged_in()
     return client
 
 

@@ -222,7 +222,13 @@ def test_login_and_logout_are_audited_with_the_source_address(app, client, login
         from clinic.models import AuditEvent
 
         events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
-        assert [event.action for event in events] == ["auth.login", "auth.logout"]
+        assert [event.action for event in events] == [
+            "auth.password_ok",
+            "auth.two_factor_enrol_start",
+            "auth.two_factor_enrol",
+            "auth.login",
+            "auth.logout",
+        ]
         assert all(event.user_id == user.id for event in events)
         assert all(event.source_address == "127.0.0.1" for event in events)
 

@@ -159,8 +159,10 @@ def test_closures_are_refused_over_booked_sessions(app, client, admin, world):
         == 302
     )
     refused = client.post(url, data={"date": busy_day.isoformat(), "reason": "Holiday"})
-    assert refused.status_code == 422
-    assert "1 session(s) are booked on this day" in refused.get_data(as_text=True)
+    # The impact check lists the session and asks to confirm (tests/impact confirm it).
+    assert refused.status_code == 409
+    assert "would leave 1 booked session breaking a rule" in refused.get_data(as_text=True)
+    assert "The clinic is closed on" in refused.get_data(as_text=True)
     again = client.post(url, data={"date": free_day.isoformat()})
     assert "already closed on this day" in again.get_data(as_text=True)
     past = client.post(url, data={"date": "2001-01-01"})
@@ -320,8 +322,8 @@ def test_time_off_over_monitored_sessions_is_refused(app, client, admin, world):
     refused = client.post(
         f"/admin/staff/{world['nurse']}/time-off", data={"start_date": day, "end_date": day}
     )
-    assert refused.status_code == 422
-    assert "move them to another monitor first" in refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "would leave 1 booked session breaking a rule" in refused.get_data(as_text=True)
     assert rows(app, TimeOff) == 0
 
 
@@ -468,7 +470,14 @@ def test_services_refuse_unknown_roles_routes_and_zones_for_every_caller(session
 
     with pytest.raises(setup.SetupError) as staff:
         setup.save_staff(
-            session, staff_id=None, name="X", email=None, role="pilot", active=True, actor=SYSTEM
+            session,
+            staff_id=None,
+            name="X",
+            email=None,
+            role="pilot",
+            active=True,
+            actor=SYSTEM,
+            now=dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC),
         )
     assert staff.value.fields == {"role": "Choose nurse, prescriber or tech."}
     with pytest.raises(setup.SetupError) as location:
@@ -477,6 +486,7 @@ def test_services_refuse_unknown_roles_routes_and_zones_for_every_caller(session
             location_id=None,
             data=setup.LocationInput(name="Y", timezone="Mars/Olympus"),
             actor=SYSTEM,
+            now=dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC),
         )
     assert "time zone" in location.value.fields["timezone"]
     assert count_rows(session, Staff) == 0 and count_rows(session, Location) == 0

@@ -78,6 +78,7 @@ EXPECTED: dict[str, set[str]] = {
             "admin.users",
             "admin.user",
             "admin.user_password",
+            "admin.user_two_factor_reset",
         )
     },
 }

@@ -13,7 +13,7 @@ from ...extensions import db
 from ...permissions import Permission
 from ...setup import queries
 from ..access import current_actor, require
-from ..answers import submit
+from ..answers import impact_confirmed, submit
 from . import bp
 from .buttons import remove
 from .forms import ChairForm, DeleteForm, WindowForm
@@ -34,6 +34,8 @@ def add_chair(location_id: int) -> ResponseReturnValue:
             capabilities=form.capabilities.data or [],
             active=bool(form.active.data),
             actor=current_actor(),
+            now=now(),
+            proceed=impact_confirmed(),
         ),
         done="Chair added.",
         redirect_to=lambda _: url_for("admin.location", location_id=location_id) + "#chairs",
@@ -73,6 +75,8 @@ def chair(chair_id: int) -> ResponseReturnValue:
             capabilities=form.capabilities.data or [],
             active=bool(form.active.data),
             actor=current_actor(),
+            now=now(),
+            proceed=impact_confirmed(),
         ),
         done="Chair saved.",
         redirect_to=lambda _: url_for("admin.chair", chair_id=chair_id),
@@ -95,6 +99,7 @@ def add_chair_block(chair_id: int) -> ResponseReturnValue:
             reason=form.reason.data or "",
             actor=current_actor(),
             now=now(),
+            proceed=impact_confirmed(),
         )
 
     return submit(
@@ -110,7 +115,9 @@ def add_chair_block(chair_id: int) -> ResponseReturnValue:
 @require(Permission.CONFIGURE)
 def delete_chair_block(block_id: int) -> Response:
     return remove(
-        lambda: setup.remove_chair_block(db.session(), block_id=block_id, actor=current_actor()),
+        lambda: setup.remove_chair_block(
+            db.session(), block_id=block_id, actor=current_actor(), now=now()
+        ),
         done="The chair is back in service for that time.",
         redirect_to=lambda chair_id: url_for("admin.chair", chair_id=chair_id),
     )

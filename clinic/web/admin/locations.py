@@ -15,7 +15,7 @@ from ...extensions import db
 from ...permissions import Permission
 from ...setup import queries
 from ..access import current_actor, require
-from ..answers import submit
+from ..answers import impact_confirmed, submit
 from ..formtools import options
 from . import bp
 from .buttons import remove
@@ -59,7 +59,7 @@ def locations() -> ResponseReturnValue:
     return submit(
         form,
         lambda: setup.save_location(
-            db.session(), location_id=None, data=form.to_input(), actor=current_actor()
+            db.session(), location_id=None, data=form.to_input(), actor=current_actor(), now=now()
         ),
         done="Location added. Now set its opening hours and chairs.",
         redirect_to=lambda location: _location_url(location.id),
@@ -103,7 +103,12 @@ def location(location_id: int) -> ResponseReturnValue:
     return submit(
         form,
         lambda: setup.save_location(
-            db.session(), location_id=location_id, data=form.to_input(), actor=current_actor()
+            db.session(),
+            location_id=location_id,
+            data=form.to_input(),
+            actor=current_actor(),
+            now=now(),
+            proceed=impact_confirmed(),
         ),
         done="Location saved.",
         redirect_to=lambda _: _location_url(location_id),
@@ -122,6 +127,8 @@ def opening_hours(location_id: int) -> ResponseReturnValue:
             location_id=location_id,
             intervals=form.to_intervals(),
             actor=current_actor(),
+            now=now(),
+            proceed=impact_confirmed(),
         ),
         done="Opening hours saved.",
         redirect_to=lambda _: _location_url(location_id, "#hours"),
@@ -142,6 +149,7 @@ def add_closure(location_id: int) -> ResponseReturnValue:
             reason=form.reason.data or "",
             actor=current_actor(),
             now=now(),
+            proceed=impact_confirmed(),
         ),
         done="Closure added.",
         redirect_to=lambda _: _location_url(location_id, "#closures"),
@@ -153,7 +161,9 @@ def add_closure(location_id: int) -> ResponseReturnValue:
 @require(Permission.CONFIGURE)
 def delete_closure(closure_id: int) -> Response:
     return remove(
-        lambda: setup.remove_closure(db.session(), closure_id=closure_id, actor=current_actor()),
+        lambda: setup.remove_closure(
+            db.session(), closure_id=closure_id, actor=current_actor(), now=now()
+        ),
         done="Closure removed; the location is open that day.",
         redirect_to=lambda location_id: _location_url(location_id, "#closures"),
     )

@@ -17,7 +17,7 @@ from ...models import CERTIFICATION_WARNING_DAYS, ShiftTemplate, Staff
 from ...permissions import Permission
 from ...setup import queries
 from ..access import current_actor, require
-from ..answers import submit
+from ..answers import impact_confirmed, submit
 from ..formtools import options, parse_int
 from . import bp
 from .buttons import remove
@@ -41,6 +41,7 @@ def _save_staff(form: StaffForm, staff_id: int | None) -> Staff:
         role=form.role.data or "",
         active=bool(form.active.data),
         actor=current_actor(),
+        now=now(),
     )
 
 
@@ -125,6 +126,7 @@ def _save_certification(
         valid_from=form.valid_from.value,
         expires_on=form.expires_on.value,
         actor=current_actor(),
+        now=now(),
     )
 
 
@@ -170,7 +172,7 @@ def certification(certification_id: int) -> ResponseReturnValue:
 def delete_certification(certification_id: int) -> Response:
     return remove(
         lambda: setup.remove_certification(
-            db.session(), certification_id=certification_id, actor=current_actor()
+            db.session(), certification_id=certification_id, actor=current_actor(), now=now()
         ),
         done="Certification removed.",
         redirect_to=lambda staff_id: _staff_url(staff_id, "#certifications"),
@@ -214,7 +216,11 @@ def add_shift(staff_id: int) -> ResponseReturnValue:
 def delete_shift(template_id: int) -> Response:
     return remove(
         lambda: setup.remove_shift_template(
-            db.session(), template_id=template_id, actor=current_actor(), now=now()
+            db.session(),
+            template_id=template_id,
+            actor=current_actor(),
+            now=now(),
+            proceed=impact_confirmed(),
         ),
         done="Weekly shift removed, with its future shifts.",
         redirect_to=lambda staff_id: _staff_url(staff_id, "#shifts"),
@@ -235,6 +241,8 @@ def add_time_off(staff_id: int) -> ResponseReturnValue:
             ends_at=ends_at,
             reason=form.reason.data or "",
             actor=current_actor(),
+            now=now(),
+            proceed=impact_confirmed(),
         )
 
     return submit(
@@ -250,7 +258,9 @@ def add_time_off(staff_id: int) -> ResponseReturnValue:
 @require(Permission.CONFIGURE)
 def delete_time_off(time_off_id: int) -> Response:
     return remove(
-        lambda: setup.remove_time_off(db.session(), time_off_id=time_off_id, actor=current_actor()),
+        lambda: setup.remove_time_off(
+            db.session(), time_off_id=time_off_id, actor=current_actor(), now=now()
+        ),
         done="Time off removed.",
         redirect_to=lambda staff_id: _staff_url(staff_id, "#time-off"),
     )

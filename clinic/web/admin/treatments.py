@@ -6,11 +6,12 @@ from flask import render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from ... import setup
+from ...clock import now
 from ...extensions import db
 from ...permissions import Permission
 from ...setup import queries
 from ..access import current_actor, require
-from ..answers import submit
+from ..answers import impact_confirmed, submit
 from ..formtools import options
 from . import bp
 from .forms import ProtocolForm, TreatmentTypeForm
@@ -54,7 +55,11 @@ def treatment_types() -> ResponseReturnValue:
     return submit(
         form,
         lambda: setup.save_treatment_type(
-            db.session(), treatment_type_id=None, data=form.to_input(), actor=current_actor()
+            db.session(),
+            treatment_type_id=None,
+            data=form.to_input(),
+            actor=current_actor(),
+            now=now(),
         ),
         done="Treatment type added.",
         redirect_to=lambda _: url_for("admin.treatment_types"),
@@ -85,6 +90,8 @@ def treatment_type(treatment_type_id: int) -> ResponseReturnValue:
             treatment_type_id=treatment_type_id,
             data=form.to_input(),
             actor=current_actor(),
+            now=now(),
+            proceed=impact_confirmed(),
         ),
         done="Treatment type saved.",
         redirect_to=lambda _: url_for("admin.treatment_types"),

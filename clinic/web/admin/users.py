@@ -5,12 +5,13 @@ A refusal (``UserError``) is placed on the form by ``submit``; a user who is gon
 
 from __future__ import annotations
 
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
 from ... import accounts
 from ...accounts import queries as account_queries
+from ...accounts import two_factor
 from ...clock import now
 from ...extensions import db
 from ...models import User
@@ -20,7 +21,7 @@ from ..access import current_actor, require
 from ..answers import submit
 from ..formtools import options, parse_int
 from . import bp
-from .forms import EditUserForm, NewUserForm, PasswordForm
+from .forms import DeleteForm, EditUserForm, NewUserForm, PasswordForm
 
 
 def _staff_options() -> list[SelectChoice]:
@@ -75,12 +76,7 @@ def user(user_id: int) -> ResponseReturnValue:
         form = _edit_form(account)
 
     def render() -> str:
-        return render_template(
-            "admin/user.html",
-            form=form,
-            password_form=PasswordForm(formdata=None),
-            account=account,
-        )
+        return _user_page(account, form=form)
 
     if not form.is_submitted():
         return render()
@@ -117,7 +113,38 @@ def user_password(user_id: int) -> ResponseReturnValue:
         ),
         done="Password changed; the user's open sessions have ended.",
         redirect_to=lambda _: url_for("admin.users"),
-        rerender=lambda: render_template(
-            "admin/user.html", form=_edit_form(account), password_form=form, account=account
+        rerender=lambda: _user_page(account, form=_edit_form(account), password_form=form),
+    )
+
+
+def _user_page(
+    account: User, *, form: EditUserForm, password_form: PasswordForm | None = None
+) -> str:
+    return render_template(
+        "admin/user.html",
+        form=form,
+        password_form=password_form or PasswordForm(formdata=None),
+        reset_form=DeleteForm(formdata=None),
+        two_factor=two_factor.two_factor_status(db.session(), user_id=account.id),
+        two_factor_required=account.role
+        in two_factor.TwoFactorPolicy.from_config(current_app.config).required_roles,
+        account=account,
+    )
+
+
+@bp.route("/users/<int:user_id>/two-factor/reset", methods=["POST"])
+@require(Permission.MANAGE_USERS)
+def user_two_factor_reset(user_id: int) -> ResponseReturnValue:
+    """Remove another user's authenticator (lost phone); they enrol again at next login."""
+    account = account_queries.get_user(db.session(), user_id=user_id)
+    form = DeleteForm()
+    return submit(
+        form,
+        lambda: two_factor.reset_two_factor(
+            db.session(), user_id=user_id, actor=current_actor(), now=now()
         ),
+        done="Two-factor login reset; the user's open sessions have ended and they set it "
+        "up again at their next login.",
+        redirect_to=lambda _: url_for("admin.user", user_id=user_id),
+        rerender=lambda: _user_page(account, form=_edit_form(account)),
     )

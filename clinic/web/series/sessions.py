@@ -14,6 +14,7 @@ from ...clock import now
 from ...errors import Invalid
 from ...extensions import db
 from ...permissions import Permission
+from ...scheduling import rebooking
 from ...scheduling import status as session_status
 from ...scheduling.board import load_session_detail
 from ..access import current_actor, require
@@ -69,6 +70,7 @@ def render_session(
         board_url=url_for(
             "board.day", location=appointment.location_id, date=local_day.isoformat()
         ),
+        rebooking_entry=rebooking.flagged(db.session(), [appointment.id]).get(appointment.id),
         **record_context(appointment, now=current, forms=record_forms or {}),
     ), status
 

@@ -13,15 +13,15 @@ of appointments). Widening a CHECK leaves every stored row valid, which is the o
 SQLite documents as safe to make by editing the stored schema text
 (https://sqlite.org/lang_altertable.html, "other kinds of table schema changes").
 
-Revision ID: 0006_reports
-Revises: 0005_security
+Revision ID: 0008_reports
+Revises: 0007_two_factor
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_reports"
-down_revision = "0005_security"
+revision = "0008_reports"
+down_revision = "0007_two_factor"
 branch_labels = None
 depends_on = None
 
