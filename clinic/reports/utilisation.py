@@ -1,6 +1,6 @@
 """Chair utilisation: booked and used chair time over open chair time, per day and as a
-weekday × hour heat map. Seven queries whatever the range: two aggregates over sessions
-and five small reads (locations, their opening hours, active chairs, closures, chair
+weekday × hour heat map. Six queries whatever the range: one aggregate over sessions and
+five small reads (locations, their opening hours, active chairs, closures, chair
 blocks). Sessions that run past midnight count in the hours of their start day only."""
 
 from __future__ import annotations
@@ -129,59 +129,49 @@ def _blocked_minutes(
     return per_day, per_hour
 
 
-def _session_minutes(
-    session: Session, scope: ReportScope, zones: dict[int, ZoneInfo]
-) -> dict[str, tuple[float, float]]:
-    """Local day -> (booked chair minutes, used chair minutes)."""
-    minutes = buckets.minutes_between(Appointment.starts_at, Appointment.busy_until)
+@dataclass(frozen=True, slots=True)
+class _Booked:
+    per_day: dict[str, tuple[float, float]]  # local day -> (booked, used) chair minutes
+    per_hour: dict[tuple[int, int], float]  # (weekday, hour) -> booked chair minutes
+
+
+def _booked(session: Session, scope: ReportScope, zones: dict[int, ZoneInfo]) -> _Booked:
+    """Booked and used chair minutes per local day and per weekday × clock hour, from one
+    aggregate: sessions counted by (local day, local start minute, chair minutes, used), a
+    bounded number of groups whatever the number of sessions; spreading each group over the
+    clock hours it covers is done here."""
     used = sa.and_(
         Appointment.checked_in_at.is_not(None),
         Appointment.status.not_in([AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW]),
     )
+    used_flag = sa.case((used, 1), else_=0)
     day = buckets.local_day(Appointment.starts_at, Location.timezone)
-    rows = session.execute(
-        sa.select(
-            day,
-            sa.func.sum(minutes),
-            sa.func.sum(sa.case((used, minutes), else_=0)),
-        )
-        .join(Location, Location.id == Appointment.location_id)
-        .where(
-            Appointment.status != AppointmentStatus.CANCELLED,
-            scope.instant_conditions(Appointment.starts_at, Appointment.location_id, zones),
-        )
-        .group_by(day)
-    )
-    return {str(d): (float(b or 0), float(u or 0)) for d, b, u in rows}
-
-
-def _hour_booked(
-    session: Session, scope: ReportScope, zones: dict[int, ZoneInfo]
-) -> dict[tuple[int, int], float]:
-    """(weekday, hour) -> booked chair minutes inside that clock hour.
-
-    SQL counts sessions by (local weekday, local start minute, chair minutes): a few hundred
-    rows whatever the range; spreading each group over the hours it covers is done here.
-    """
-    weekday = buckets.local_weekday(Appointment.starts_at, Location.timezone)
     start = buckets.local_minute_of_day(Appointment.starts_at, Location.timezone)
     minutes = buckets.minutes_between(Appointment.starts_at, Appointment.busy_until)
     rows = session.execute(
-        sa.select(weekday, start, minutes, sa.func.count())
+        sa.select(day, start, minutes, used_flag, sa.func.count())
         .join(Location, Location.id == Appointment.location_id)
         .where(
             Appointment.status != AppointmentStatus.CANCELLED,
             scope.instant_conditions(Appointment.starts_at, Appointment.location_id, zones),
         )
-        .group_by(weekday, start, minutes)
+        .group_by(day, start, minutes, used_flag)
     )
-    booked: dict[tuple[int, int], float] = defaultdict(float)
-    for day, first_minute, length, count in rows:
+    per_day: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    per_hour: dict[tuple[int, int], float] = defaultdict(float)
+    for local_day, first_minute, length, is_used, count in rows:
+        day_text = str(local_day)[:10]
+        chair_minutes = float(length) * int(count)
+        totals = per_day[day_text]
+        totals[0] += chair_minutes
+        if is_used:
+            totals[1] += chair_minutes
+        weekday = dt.date.fromisoformat(day_text).weekday()
         span = (int(first_minute), int(first_minute) + round(float(length)))
         for hour in HOURS:
             if covered := _overlap(span, (hour * 60, hour * 60 + 60)):
-                booked[(int(day), hour)] += covered * int(count)
-    return booked
+                per_hour[(weekday, hour)] += covered * int(count)
+    return _Booked({d: (b, u) for d, (b, u) in per_day.items()}, per_hour)
 
 
 def chair_utilisation(session: Session, *, scope: ReportScope) -> Report:
@@ -190,8 +180,8 @@ def chair_utilisation(session: Session, *, scope: ReportScope) -> Report:
     closed = _closed_days(session, scope, [site.id for site in sites])
     blocked_day, blocked_hour = _blocked_minutes(session, scope, sites, closed)
     zones = {site.id: site.tz for site in sites}
-    booked = _session_minutes(session, scope, zones)
-    hour_booked = _hour_booked(session, scope, zones)
+    aggregate = _booked(session, scope, zones)
+    booked, hour_booked = aggregate.per_day, aggregate.per_hour
 
     open_day: dict[dt.date, int] = defaultdict(int)
     open_hour: dict[tuple[int, int], int] = defaultdict(int)
