@@ -159,6 +159,7 @@ def _booked(session: Session, scope: ReportScope, zones: dict[int, ZoneInfo]) ->
     )
     per_day: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     per_hour: dict[tuple[int, int], float] = defaultdict(float)
+    weekdays: dict[str, int] = {}
     for local_day, first_minute, length, is_used, count in rows:
         day_text = str(local_day)[:10]
         chair_minutes = float(length) * int(count)
@@ -166,11 +167,12 @@ def _booked(session: Session, scope: ReportScope, zones: dict[int, ZoneInfo]) ->
         totals[0] += chair_minutes
         if is_used:
             totals[1] += chair_minutes
-        weekday = dt.date.fromisoformat(day_text).weekday()
-        span = (int(first_minute), int(first_minute) + round(float(length)))
-        for hour in HOURS:
+        if day_text not in weekdays:
+            weekdays[day_text] = dt.date.fromisoformat(day_text).weekday()
+        span = (int(first_minute), min(24 * 60, int(first_minute) + round(float(length))))
+        for hour in range(span[0] // 60, (span[1] - 1) // 60 + 1):
             if covered := _overlap(span, (hour * 60, hour * 60 + 60)):
-                per_hour[(weekday, hour)] += covered * int(count)
+                per_hour[(weekdays[day_text], hour)] += covered * int(count)
     return _Booked({d: (b, u) for d, (b, u) in per_day.items()}, per_hour)
 
 
