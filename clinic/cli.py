@@ -20,6 +20,7 @@ from . import clock
 from .audit import SYSTEM
 from .errors import DomainError
 from .extensions import db
+from .models.user import Role
 from .serving import PortUnavailable, listening_server
 
 
@@ -62,7 +63,7 @@ def seed_demo_command() -> None:
 @click.command("create-user")
 @click.argument("username")
 @click.option(
-    "--role", type=click.Choice(["admin", "receptionist", "nurse"]), required=True, help="Role."
+    "--role", type=click.Choice([role.value for role in Role]), required=True, help="Role."
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext

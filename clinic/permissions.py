@@ -19,6 +19,7 @@ class Permission(enum.StrEnum):
     MANAGE_USERS = "manage_users"  # users, roles, API tokens
     MANAGE_INTEGRATIONS = "manage_integrations"  # webhook endpoints and their deliveries
     VIEW_AUDIT = "view_audit"
+    VIEW_REPORTS = "view_reports"  # utilisation, attendance, series, monitor load, messages
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -41,6 +42,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CLINICAL_STATUS,
         }
     ),
+    # A clinic manager reads the reports and the schedule; the board offers no action
+    # without its own permission, so the schedule is read-only for them.
+    Role.MANAGER: frozenset({Permission.VIEW_REPORTS, Permission.VIEW_SCHEDULE}),
 }
 
 

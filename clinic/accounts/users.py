@@ -22,7 +22,7 @@ from .queries import get_user, user_by_name
 from .sessions import end_user_sessions
 
 MAX_USERNAME_LENGTH = 80
-ROLE_CHOICES = "admin, receptionist or nurse"
+ROLE_CHOICES = ", ".join(role.value for role in Role)
 
 
 def _username_problem(session: Session, username: str) -> str | None:

@@ -38,6 +38,8 @@ class Notification(Base):
     __tablename__ = "notification"
     __table_args__ = (
         sa.Index("ix_notification_status_due", "status", "due_at"),
+        # The messages report reads a date range of every status (migration 0008_reports).
+        sa.Index("ix_notification_due_at", "due_at"),
         sa.CheckConstraint("attempts >= 0", name="attempts_non_negative"),
     )
 

@@ -20,6 +20,8 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     RECEPTIONIST = "receptionist"
     NURSE = "nurse"
+    # Reads the reports (and the schedule, read-only); changes nothing.
+    MANAGER = "manager"
 
 
 class User(UserMixin, Base):

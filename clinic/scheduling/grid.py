@@ -42,30 +42,43 @@ class DayGrid:
 
     def mask(self, start: int, end: int) -> int:
         """Bits of the grid starts in [start, end)."""
+        if end <= self.origin or start >= self.end:
+            return 0  # the common case for a snapshot's spans on other days: no arithmetic
         first, last = self._index_at_or_after(start), self._index_at_or_after(end)
         if last <= first:
             return 0
         return ((1 << (last - first)) - 1) << first
 
+    # The three builders below see every span of the snapshot's range (a nurse's shifts over
+    # weeks, say), so they skip the spans that miss the day before calling ``mask``.
+
     def starts_within(self, spans: Iterable[tuple[int, int]], duration: int) -> int:
         """Starts whose window [s, s + duration) lies inside one of ``spans``."""
         found = 0
+        origin, end_of_day = self.origin, self.end
         for start, end in spans:
-            if end - start >= duration:
-                found |= self.mask(start, end - duration + 1)
+            if end - duration < origin or start >= end_of_day or end - start < duration:
+                continue
+            found |= self.mask(start, end - duration + 1)
         return found
 
     def starts_clear_of(self, busy: Iterable[tuple[int, int]], duration: int) -> int:
         """Starts whose window [s, s + duration) meets none of ``busy``."""
         blocked = 0
+        origin, end_of_day = self.origin, self.end
         for start, end in busy:
+            if end <= origin or start - duration + 1 >= end_of_day:
+                continue
             blocked |= self.mask(start - duration + 1, end)
         return self.full & ~blocked
 
     def starts_outside(self, spans: Iterable[tuple[int, int]]) -> int:
         """Starts not inside any of the half-open start ``spans``."""
         blocked = 0
+        origin, end_of_day = self.origin, self.end
         for start, end in spans:
+            if end <= origin or start >= end_of_day:
+                continue
             blocked |= self.mask(start, end)
         return self.full & ~blocked
 

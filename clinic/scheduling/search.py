@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -148,9 +148,10 @@ class DayResult:
     ranking: Ranking | None = None
     reason: str | None = None
 
-    def ranked(self) -> Iterator[Option]:
-        """Feasible options, best first (lazily: take only what you need)."""
-        return iter(self.ranking) if self.ranking is not None else iter(())
+    def ranked(self, skip: Callable[[int], bool] | None = None) -> Iterator[Option]:
+        """Feasible options, best first (lazily: take only what you need); starts for which
+        ``skip`` says yes when they come up are passed over without choosing resources."""
+        return self.ranking.options(skip) if self.ranking is not None else iter(())
 
     @property
     def options(self) -> list[Option]:
@@ -241,8 +242,7 @@ class Ranking:
             for seat, _ in usable.chairs
         }
         self.load = {
-            person.id: StartIndex.of(a for a in view.todays if a.monitor_id == person.id)
-            for person, _ in usable.monitors
+            person.id: StartIndex.of(view.of_monitor(person.id)) for person, _ in usable.monitors
         }
         self.base = self._base_costs(allowed, view.todays)
 
@@ -262,13 +262,17 @@ class Ranking:
         )
         earliest, latest = preferences.preferred_start_minute, preferences.preferred_end_minute
         anchor = preferences.anchor_minute
+        # The loop runs for every feasible start of the day: the location's load is counted
+        # with bisect on local names (what ``StartIndex.overlapping`` / ``starts_between`` do).
+        here_starts, here_ends = here.starts, here.ends
+        origin, step, midnight, tz = grid.origin, grid.step, grid.midnight, grid.tz
         costs = []
         for index in bits(allowed):
-            starts = grid.time(index)
+            starts = origin + index * step
             if steady:
-                minute = (starts - grid.midnight) // 60
+                minute = (starts - midnight) // 60
             else:
-                local = to_instant(starts).astimezone(grid.tz)
+                local = to_instant(starts).astimezone(tz)
                 minute = local.hour * 60 + local.minute
             cost = day_cost + index * EARLIER_WEIGHT
             if earliest is not None and minute < earliest:
@@ -277,10 +281,14 @@ class Ranking:
                 cost += (minute - latest) * PREFERRED_HOURS_WEIGHT
             if anchor is not None:
                 cost += min(abs(minute - anchor) * SERIES_TIME_WEIGHT, SERIES_TIME_CAP)
-            cost += LOCATION_RUNNING_COST * here.overlapping(starts, starts + patient_seconds)
-            cost += LOCATION_START_COST * here.starts_between(
-                starts - LEVELLING_WINDOW + 1, starts + LEVELLING_WINDOW
+            running = bisect_left(here_starts, starts + patient_seconds) - bisect_right(
+                here_ends, starts
             )
+            cost += LOCATION_RUNNING_COST * running
+            nearby = bisect_left(here_starts, starts + LEVELLING_WINDOW) - bisect_left(
+                here_starts, starts - LEVELLING_WINDOW + 1
+            )
+            cost += LOCATION_START_COST * nearby
             costs.append((cost, index))
         return costs
 
@@ -288,11 +296,18 @@ class Ranking:
         return len(self.base)
 
     def __iter__(self) -> Iterator[Option]:
+        return self.options()
+
+    def options(self, skip: Callable[[int], bool] | None = None) -> Iterator[Option]:
         heap = list(self.base)
         heapq.heapify(heap)
         complete: dict[int, Option] = {}
         while heap:
             cost, index = heapq.heappop(heap)
+            # Asked each time a start comes up, so the caller's answer may change as it goes
+            # (a preview skips starts too close to the ones it has already taken).
+            if skip is not None and skip(self.grid.time(index)):
+                continue
             option = complete.get(index)
             if option is not None:
                 yield option
@@ -371,17 +386,21 @@ class Ranking:
     def _best_monitor(self, index: int, only: int | None) -> tuple[StaffInfo, float] | None:
         """The monitor with the lightest load around the start, the series' own preferred."""
         starts, anchor = self.grid.time(index), self.preferences.anchor_monitor
-        patient_seconds = self.snapshot.treatment.patient_seconds
+        ends = starts + self.snapshot.treatment.patient_seconds
+        near_from, near_to = starts - 2 * LEVELLING_WINDOW, starts + 2 * LEVELLING_WINDOW
         best: tuple[StaffInfo, float] | None = None
         for person, mask in self.usable.monitors:
             if not mask >> index & 1 or (only is not None and person.id != only):
                 continue
             cost = OTHER_MONITOR_COST if anchor is not None and person.id != anchor else 0.0
+            # ``StartIndex.overlapping`` and ``starts_between``, inlined: this runs for every
+            # nurse at every start the ranking completes.
             theirs = self.load[person.id]
-            cost += MONITOR_RUNNING_COST * theirs.overlapping(starts, starts + patient_seconds)
-            cost += MONITOR_START_COST * theirs.starts_between(
-                starts - 2 * LEVELLING_WINDOW, starts + 2 * LEVELLING_WINDOW
-            )
+            their_starts = theirs.starts
+            running = bisect_left(their_starts, ends) - bisect_right(theirs.ends, starts)
+            cost += MONITOR_RUNNING_COST * running
+            nearby = bisect_left(their_starts, near_to) - bisect_left(their_starts, near_from)
+            cost += MONITOR_START_COST * nearby
             if best is None or cost < best[1]:
                 best = (person, cost)
         return best
@@ -414,9 +433,12 @@ def best_options(
 ) -> list[Option]:
     """Up to ``count`` confirmed options, best first, starts at least ``apart`` seconds apart."""
     chosen: list[Option] = []
-    for option in result.ranked():
-        if any(abs(option.starts - other.starts) < apart for other in chosen):
-            continue
+
+    def too_close(starts: int) -> bool:
+        # Checked before the ranking chooses resources for a start, which is most of its cost.
+        return any(abs(starts - other.starts) < apart for other in chosen)
+
+    for option in result.ranked(too_close if apart else None):
         if confirm(snapshot, option, context):
             chosen.append(option)
             if len(chosen) == count:

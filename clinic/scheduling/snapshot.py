@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Bundle, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -249,8 +249,17 @@ class Snapshot:
         self._own: list[Booked] = []
         # A booked session re-checked against the world (``seen_by``) does not meet itself.
         self._skip: int | None = None
+        # ``_index`` for each, inlined: a snapshot indexes a thousand or more bookings.
+        buckets, own, patient_id = self._buckets, self._own, patient.id if patient else None
+        longest = 0
         for appointment in booked:
-            self._index(appointment)
+            starts = appointment.starts
+            buckets[starts // DAY].append(appointment)
+            if appointment.patient_id == patient_id:
+                own.append(appointment)
+            if appointment.busy_until - starts > longest:
+                longest = appointment.busy_until - starts
+        self._longest = longest
 
     @property
     def tz(self) -> ZoneInfo:
@@ -396,13 +405,17 @@ def load_snapshot(
     location, treatment, patient, longest_dose_hours = _load_location_treatment_patient(
         session, location_id, treatment_type_id, patient_id
     )
-    location.closures = _load_closures(session, location_id, first_day, last_day)
+    # Queries 2-7 read plain columns: through the session's connection (its transaction and
+    # locks) they skip the ORM's row handling, a good part of the cost for a thousand
+    # appointments. Query 1 went through the session, which flushed any pending change.
+    reader = session.connection()
+    location.closures = _load_closures(reader, location_id, first_day, last_day)
     window = _Window.of(first_day, last_day, location.tz, pad_hours)
-    chairs = _load_chairs(session, location_id, window)
-    staff = _load_staff_on_shift(session, location_id, window)
+    chairs = _load_chairs(reader, location_id, window)
+    staff = _load_staff_on_shift(reader, location_id, window)
     if staff:
-        _add_certifications(session, staff)
-        _add_time_off(session, staff, window)
+        _add_certifications(reader, staff)
+        _add_time_off(reader, staff, window)
     return Snapshot(
         location=location,
         treatment=treatment,
@@ -410,7 +423,7 @@ def load_snapshot(
         chairs=chairs,
         staff=staff,
         booked=_load_booked(
-            session,
+            reader,
             location_id,
             patient_id,
             sorted(staff),
@@ -445,6 +458,30 @@ class _Window:
         return self.start_at - self.pad - dt.timedelta(days=1)
 
 
+# The columns the rules read, as bundles (rows with named fields), not whole entities: a
+# treatment type also carries JSON documents (session checkpoints, discharge limits) that the
+# scheduler never reads and that every row of query 1 would otherwise decode.
+_LOCATION_FACTS: Bundle[Any] = Bundle(
+    "location", Location.id, Location.name, Location.timezone, Location.active
+)
+_TREATMENT_FACTS: Bundle[Any] = Bundle(
+    "treatment",
+    TreatmentType.id,
+    TreatmentType.name,
+    TreatmentType.active,
+    TreatmentType.chair_capability,
+    TreatmentType.required_certifications,
+    TreatmentType.max_patients_per_monitor,
+    TreatmentType.needs_prescriber_on_site,
+    TreatmentType.needs_rems_enrollment,
+    TreatmentType.prep_minutes,
+    TreatmentType.treatment_minutes,
+    TreatmentType.monitoring_minutes,
+    TreatmentType.turnover_minutes,
+    TreatmentType.min_hours_between_doses,
+)
+
+
 def _load_location_treatment_patient(
     session: Session, location_id: int, treatment_type_id: int, patient_id: int | None
 ) -> tuple[LocationInfo, TreatmentInfo, PatientInfo | None, int]:
@@ -457,8 +494,8 @@ def _load_location_treatment_patient(
     )
     query = (
         sa.select(
-            Location,
-            TreatmentType,
+            _LOCATION_FACTS,
+            _TREATMENT_FACTS,
             OpeningHours.weekday,
             OpeningHours.opens,
             OpeningHours.closes,
@@ -476,7 +513,7 @@ def _load_location_treatment_patient(
     rows: list[Any] = list(session.execute(query).all())
     if not rows:
         _raise_missing(session, location_id, treatment_type_id, patient_id)
-    location_row: Location = rows[0][0]
+    location_row = rows[0][0]
     opening: dict[int, list[tuple[dt.time, dt.time]]] = defaultdict(list)
     for row in rows:
         if row[2] is not None:
@@ -503,25 +540,25 @@ def _load_location_treatment_patient(
 
 
 def _load_closures(
-    session: Session, location_id: int, first_day: dt.date, last_day: dt.date
+    reader: sa.Connection, location_id: int, first_day: dt.date, last_day: dt.date
 ) -> dict[dt.date, str]:
     """Query 2."""
     return {
         day: reason
-        for day, reason in session.execute(
+        for day, reason in reader.execute(
             sa.select(Closure.date, Closure.reason).where(
                 Closure.location_id == location_id,
                 Closure.date >= first_day,
                 Closure.date <= last_day,
             )
-        )
+        ).all()
     }
 
 
-def _load_chairs(session: Session, location_id: int, window: _Window) -> list[ChairInfo]:
+def _load_chairs(reader: sa.Connection, location_id: int, window: _Window) -> list[ChairInfo]:
     """Query 3: the chairs with the blocks that meet the range."""
     chairs: dict[int, ChairInfo] = {}
-    for chair_id, label, active, capabilities, b_start, b_end, b_reason in session.execute(
+    for chair_id, label, active, capabilities, b_start, b_end, b_reason in reader.execute(
         sa.select(
             Chair.id,
             Chair.label,
@@ -541,7 +578,7 @@ def _load_chairs(session: Session, location_id: int, window: _Window) -> list[Ch
         )
         .where(Chair.location_id == location_id)
         .order_by(Chair.label, Chair.id)
-    ):
+    ).all():
         chair = chairs.get(chair_id)
         if chair is None:
             chair = chairs[chair_id] = ChairInfo(
@@ -553,13 +590,13 @@ def _load_chairs(session: Session, location_id: int, window: _Window) -> list[Ch
 
 
 def _load_staff_on_shift(
-    session: Session, location_id: int, window: _Window
+    reader: sa.Connection, location_id: int, window: _Window
 ) -> dict[int, StaffInfo]:
     """Query 4: the staff with shifts here in the range (padded), with those shifts merged;
     in name order, so that ties between equally good people break the same way always."""
     staff: dict[int, StaffInfo] = {}
     shift_spans: dict[int, list[Span]] = defaultdict(list)
-    for staff_id, name, role, active, s_start, s_end in session.execute(
+    for staff_id, name, role, active, s_start, s_end in reader.execute(
         sa.select(
             Staff.id,
             Staff.name,
@@ -575,7 +612,7 @@ def _load_staff_on_shift(
             Shift.starts_at < window.end_at + window.pad,
             Shift.ends_at > window.start_at - window.pad,
         )
-    ):
+    ).all():
         if staff_id not in staff:
             staff[staff_id] = StaffInfo(id=staff_id, name=name, role=str(role), active=active)
         shift_spans[staff_id].append((s_start, s_end))
@@ -584,22 +621,22 @@ def _load_staff_on_shift(
     return dict(sorted(staff.items(), key=lambda item: (item[1].name, item[0])))
 
 
-def _add_certifications(session: Session, staff: dict[int, StaffInfo]) -> None:
+def _add_certifications(reader: sa.Connection, staff: dict[int, StaffInfo]) -> None:
     """Query 5."""
-    for staff_id, kind, valid_from, expires_on in session.execute(
+    for staff_id, kind, valid_from, expires_on in reader.execute(
         sa.select(
             Certification.staff_id,
             Certification.kind,
             Certification.valid_from,
             Certification.expires_on,
         ).where(Certification.staff_id.in_(sorted(staff)))
-    ):
+    ).all():
         staff[staff_id].certifications.setdefault(kind, []).append((valid_from, expires_on))
 
 
-def _add_time_off(session: Session, staff: dict[int, StaffInfo], window: _Window) -> None:
+def _add_time_off(reader: sa.Connection, staff: dict[int, StaffInfo], window: _Window) -> None:
     """Query 6."""
-    for staff_id, o_start, o_end, o_reason in session.execute(
+    for staff_id, o_start, o_end, o_reason in reader.execute(
         sa.select(
             TimeOff.staff_id,
             EpochSeconds(TimeOff.starts_at),
@@ -610,12 +647,12 @@ def _add_time_off(session: Session, staff: dict[int, StaffInfo], window: _Window
             TimeOff.starts_at < window.end_at + window.pad,
             TimeOff.ends_at > window.start_at - window.pad,
         )
-    ):
+    ).all():
         staff[staff_id].time_off.append((o_start, o_end, o_reason))
 
 
 def _load_booked(
-    session: Session,
+    reader: sa.Connection,
     location_id: int,
     patient_id: int | None,
     staff_ids: list[int],
@@ -645,7 +682,7 @@ def _load_booked(
                 Appointment.busy_until > window.start_at - pad,
             ),
         )
-    rows = session.execute(
+    rows = reader.execute(
         sa.select(
             Appointment.id,
             Appointment.patient_id,
@@ -663,11 +700,12 @@ def _load_booked(
         )
         .join(TreatmentType, TreatmentType.id == Appointment.treatment_type_id)
         .where(near, Appointment.status.not_in(sorted(RELEASED_STATUSES)))
-    )
+    ).all()
     return [Booked(*row) for row in rows]
 
 
-def treatment_info(treatment: TreatmentType) -> TreatmentInfo:
+def treatment_info(treatment: sa.Row[Any]) -> TreatmentInfo:
+    """The rules' view of a treatment type, from a row of ``_TREATMENT_FACTS``."""
     to_treatment_end = (treatment.prep_minutes + treatment.treatment_minutes) * 60
     patient_seconds = to_treatment_end + treatment.monitoring_minutes * 60
     return TreatmentInfo(

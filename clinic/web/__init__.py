@@ -31,6 +31,9 @@ def register_blueprints(app: Flask) -> None:
     from . import lockouts
 
     app.register_blueprint(lockouts.bp)
+    from . import reports
+
+    app.register_blueprint(reports.bp)
     from . import admin, board, monitoring, patients, rebooking, series
 
     for blueprint in (board.bp, patients.bp, series.bp, monitoring.bp, admin.bp, rebooking.bp):
@@ -49,6 +52,7 @@ NAVIGATION = [
     ("notifications.index", "Messages", "manage_notifications"),
     ("admin.index", "Admin", "configure"),
     ("audit.index", "Audit trail", "view_audit"),
+    ("reports.index", "Reports", "view_reports"),
 ]
 
 

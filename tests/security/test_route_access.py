@@ -42,7 +42,7 @@ LOGIN_ONLY = {
     "main.home",
     "auth.logout",
 }
-ROLES = [Role.ADMIN, Role.RECEPTIONIST, Role.NURSE]
+ROLES = list(Role)  # every role, the manager (reports only) included
 MISSING = object()
 # Bearer-token interfaces: the JSON API and the FHIR endpoint.
 API_PREFIX = ("/api/", "/fhir/")

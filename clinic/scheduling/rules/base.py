@@ -4,6 +4,7 @@ view the search hands to each family's mask."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ..errors import RuleViolation, SlotTaken
@@ -54,13 +55,28 @@ class DayView:
     grid: DayGrid
     context: CheckContext
     todays: list[Booked]
+    # ``todays`` per chair and per monitor, grouped once: every chair's and every nurse's
+    # mask, and the ranking, read their own bookings of the day.
+    by_chair: dict[int, list[Booked]] = field(default_factory=dict)
+    by_monitor: dict[int, list[Booked]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, snapshot: Snapshot, grid: DayGrid, context: CheckContext) -> DayView:
         # Wide enough for the levelling window and for a chair's turnover past midnight.
         after = max(LEVELLING_WINDOW, snapshot.treatment.chair_seconds)
         todays = snapshot.overlapping(grid.midnight - LEVELLING_WINDOW, grid.end + after)
-        return cls(snapshot, grid, context, todays)
+        by_chair: dict[int, list[Booked]] = defaultdict(list)
+        by_monitor: dict[int, list[Booked]] = defaultdict(list)
+        for appointment in todays:
+            by_chair[appointment.chair_id].append(appointment)
+            by_monitor[appointment.monitor_id].append(appointment)
+        return cls(snapshot, grid, context, todays, dict(by_chair), dict(by_monitor))
+
+    def of_chair(self, chair_id: int) -> list[Booked]:
+        return self.by_chair.get(chair_id, [])
+
+    def of_monitor(self, monitor_id: int) -> list[Booked]:
+        return self.by_monitor.get(monitor_id, [])
 
     @property
     def day(self) -> dt.date:

@@ -64,7 +64,7 @@ def eligible_chairs(snapshot: Snapshot) -> list[ChairInfo]:
 
 def busy_spans(view: DayView, chair: ChairInfo) -> list[tuple[int, int]]:
     """The chair's other sessions (to the end of turnover) and its blocks that day."""
-    booked = [(a.starts, a.busy_until) for a in view.todays if a.chair_id == chair.id]
+    booked = [(a.starts, a.busy_until) for a in view.of_chair(chair.id)]
     return booked + [(start, end) for start, end, _ in chair.blocks]
 
 

@@ -234,7 +234,7 @@ def usable_monitors(view: DayView, allowed: int) -> list[tuple[StaffInfo, int]]:
 def _starts_for(view: DayView, person: StaffInfo) -> int:
     grid, treatment = view.grid, view.treatment
     mask = present_starts(grid, person, treatment.patient_seconds)
-    theirs = [a for a in view.todays if a.monitor_id == person.id]
+    theirs = view.of_monitor(person.id)
     if mask and theirs:
         limit = view.context.settings.max_starts_per_monitor_per_15min
         mask &= grid.starts_outside(
