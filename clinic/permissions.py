@@ -67,4 +67,6 @@ PERMISSION_TEXT: dict[Permission, str] = {
     Permission.CONFIGURE: "set up locations, chairs, staff, shifts, treatments, protocols",
     Permission.MANAGE_USERS: "manage users, roles and API tokens",
     Permission.VIEW_AUDIT: "read and export the audit trail",
+    Permission.VIEW_REPORTS: "see and download the reports",
+    Permission.MANAGE_INTEGRATIONS: "register webhook endpoints, resend deliveries",
 }

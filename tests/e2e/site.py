@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from clinic.accounts.two_factor import one_time_code, time_step
 from clinic.extensions import db
 from tests.builders import TEST_PASSWORD, TODAY, make_user
 from tests.fullday import FULL_DAY_NOW, FullDay, build_full_day
@@ -111,11 +112,39 @@ def crawl(request: Any, root: str, seeds: list[str]) -> tuple[list[str], list[st
     return pages, broken
 
 
+# The authenticator of each user who enrolled in this test run: (server, username) → secret,
+# and the time steps already used (the server accepts each step once).
+_AUTHENTICATORS: dict[tuple[str, str], str] = {}
+_USED_STEPS: dict[tuple[str, str], set[int]] = {}
+
+
+def _next_code(key: tuple[str, str]) -> str:
+    """A code for a step the server has not taken yet, at the site's fixed clock (±1 step)."""
+    current = time_step(FULL_DAY_NOW)
+    used = _USED_STEPS.setdefault(key, set())
+    step = next(step for step in range(current - 1, current + 2) if step not in used)
+    used.add(step)
+    return one_time_code(_AUTHENTICATORS[key], step)
+
+
 def log_in(page: Any, root: str, username: str) -> None:
+    """Log in as a person does: the password, then (admins) enrolment or a one-time code."""
     page.goto(f"{root}/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r".*/($|login/enrol$|login/code$)"))
+    key = (root, username)
+    if page.url.endswith("/login/enrol"):
+        _AUTHENTICATORS[key] = page.locator("#two-factor-secret").inner_text().replace(" ", "")
+        page.get_by_label("Code shown by the app").fill(_next_code(key))
+        page.get_by_role("button", name="Confirm and log in").click()
+        page.get_by_role("link", name="I have saved them, continue").click()
+    elif page.url.endswith("/login/code"):
+        page.get_by_label("Code from your authenticator app, or a recovery code").fill(
+            _next_code(key)
+        )
+        page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r".*/$"))
 
 
