@@ -49,6 +49,7 @@ from .snapshot import (
     PatientInfo,
     Snapshot,
     load_snapshot,
+    select_booked,
     to_instant,
     to_seconds,
 )
@@ -323,23 +324,7 @@ def _load_patients(
     }
     own: dict[int, list[Booked]] = defaultdict(list)
     for row in session.execute(
-        sa.select(
-            Appointment.id,
-            Appointment.patient_id,
-            Appointment.series_id,
-            Appointment.location_id,
-            Appointment.chair_id,
-            Appointment.monitor_id,
-            Appointment.prescriber_id,
-            EpochSeconds(Appointment.starts_at),
-            EpochSeconds(Appointment.ends_at),
-            EpochSeconds(Appointment.busy_until),
-            TreatmentType.max_patients_per_monitor,
-            TreatmentType.min_hours_between_doses * 3600,
-            TreatmentType.name,
-        )
-        .join(TreatmentType, TreatmentType.id == Appointment.treatment_type_id)
-        .where(
+        select_booked().where(
             Appointment.patient_id.in_(ids),
             Appointment.status.not_in(sorted(RELEASED_STATUSES)),
         )

@@ -683,25 +683,29 @@ def _load_booked(
             ),
         )
     rows = reader.execute(
-        sa.select(
-            Appointment.id,
-            Appointment.patient_id,
-            Appointment.series_id,
-            Appointment.location_id,
-            Appointment.chair_id,
-            Appointment.monitor_id,
-            Appointment.prescriber_id,
-            EpochSeconds(Appointment.starts_at),
-            EpochSeconds(Appointment.ends_at),
-            EpochSeconds(Appointment.busy_until),
-            TreatmentType.max_patients_per_monitor,
-            TreatmentType.min_hours_between_doses * 3600,
-            TreatmentType.name,
-        )
-        .join(TreatmentType, TreatmentType.id == Appointment.treatment_type_id)
-        .where(near, Appointment.status.not_in(sorted(RELEASED_STATUSES)))
+        select_booked().where(near, Appointment.status.not_in(sorted(RELEASED_STATUSES)))
     ).all()
     return [Booked(*row) for row in rows]
+
+
+def select_booked() -> sa.Select[*tuple[Any, ...]]:
+    """The columns of a :class:`Booked`, in its field order (the search's and the impact
+    check's one reading of live sessions)."""
+    return sa.select(
+        Appointment.id,
+        Appointment.patient_id,
+        Appointment.series_id,
+        Appointment.location_id,
+        Appointment.chair_id,
+        Appointment.monitor_id,
+        Appointment.prescriber_id,
+        EpochSeconds(Appointment.starts_at),
+        EpochSeconds(Appointment.ends_at),
+        EpochSeconds(Appointment.busy_until),
+        TreatmentType.max_patients_per_monitor,
+        TreatmentType.min_hours_between_doses * 3600,
+        TreatmentType.name,
+    ).join(TreatmentType, TreatmentType.id == Appointment.treatment_type_id)
 
 
 def treatment_info(treatment: sa.Row[Any]) -> TreatmentInfo:
